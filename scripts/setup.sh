@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Set up everything dPrune needs, once, in ./.venv (re-running it is cheap):
+#   the CPU build of PyTorch, the project with its test and dask extras, and the
+#   KenLM command-line tools (lmplz, build_binary) built into the user cache.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+VENV=${DPRUNE_VENV:-.venv}
+
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install --quiet --upgrade pip
+# The CPU build first: a bare `torch` requirement would pull a multi-GB CUDA build.
+"$VENV/bin/python" -m pip install --quiet "torch==2.13.0"
+"$VENV/bin/python" -m pip install --quiet -e ".[test,dask]"
+# Real KenLM tools from the kenlm sdist; installs Debian's build packages when run as root.
+"$VENV/bin/python" -m dprune.kenlm_tools build --apt
