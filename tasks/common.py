@@ -1,0 +1,23 @@
+"""What every stage task shares: its Prefect options and the store behind a reference.
+
+The artifact store is the cache: a task asks the store whether its artifact
+is committed and recomputes it when it is not. Prefect's own result cache is
+turned off so a deleted or corrupted artifact is never returned stale.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from dprune.store import ArtifactRef, ArtifactStore
+
+stage_task = partial(task, cache_policy=NO_CACHE, persist_result=False)
+
+
+def store_of(ref_or_root: ArtifactRef | str) -> ArtifactStore:
+    """The store a reference lives in (or the store at a root URL)."""
+    root = ref_or_root.root if isinstance(ref_or_root, ArtifactRef) else ref_or_root
+    return ArtifactStore(root)
