@@ -8,19 +8,76 @@ from dprune.base import Pruner, Scorer
 from dprune.budget import resolve_budget
 from dprune.params import InvalidParameterError
 from dprune.pipeline import PruningPipeline
+from dprune.pruners import (
+    BottomKPruner,
+    ClassBalancedPruner,
+    CombinedScorePruner,
+    CoverageCentricPruner,
+    DataMapRegionPruner,
+    QuantileBandPruner,
+    RandomPruner,
+    StratifiedPruner,
+    ThresholdPruner,
+    TopKPruner,
+)
 from dprune.registry import PRUNERS, SCORERS, register_pruner, register_scorer
+from dprune.scorers import (
+    AUMScorer,
+    CrossEntropyScorer,
+    DataMapConfidenceScorer,
+    DataMapCorrectnessScorer,
+    DataMapVariabilityScorer,
+    EL2NScorer,
+    ForgettingScorer,
+    KMeansCentroidDistanceScorer,
+    PerplexityScorer,
+    SemanticDuplicateScorer,
+    TrainingLossScorer,
+)
 
 __version__ = "0.2.0"
 
 __all__ = [
+    "AUMScorer",
+    "BottomKPruner",
+    "ClassBalancedPruner",
+    "CombinedScorePruner",
+    "CoverageCentricPruner",
+    "CrossEntropyScorer",
+    "DataMapConfidenceScorer",
+    "DataMapCorrectnessScorer",
+    "DataMapRegionPruner",
+    "DataMapVariabilityScorer",
+    "EL2NScorer",
+    "ForgettingCallback",
+    "ForgettingScorer",
     "InvalidParameterError",
+    "KMeansCentroidDistanceScorer",
     "PRUNERS",
+    "PerplexityScorer",
     "Pruner",
     "PruningPipeline",
+    "QuantileBandPruner",
+    "RandomPruner",
     "SCORERS",
     "Scorer",
+    "SemanticDuplicateScorer",
+    "StratifiedPruner",
+    "ThresholdPruner",
+    "TopKPruner",
+    "TrainingLossScorer",
     "__version__",
     "register_pruner",
     "register_scorer",
     "resolve_budget",
 ]
+
+
+def __getattr__(name: str):
+    # ForgettingCallback subclasses transformers' TrainerCallback; importing it lazily keeps
+    # `import dprune` free of the transformers training stack until the callback is used.
+    if name == "ForgettingCallback":
+        from dprune.callbacks import ForgettingCallback
+
+        return ForgettingCallback
+    raise AttributeError(f"module 'dprune' has no attribute {name!r}")

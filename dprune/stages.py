@@ -7,8 +7,15 @@ they work just as well from a notebook with no Prefect at all.
 
 Stage graph::
 
-    load -> dataset ─┬─> score(scorer) -> scores ─┐
-                     └──────────────────────────── prune(pruner) -> selection -> export
+    load -> dataset ─┬─> embed -> embeddings ─┬─> cluster ──────────────> scores ─┐
+                     │                        └─> train (probe dynamics) ─> scores ─┤
+                     ├─> kenlm -> LM binary ───> perplexity ────────────> scores ─┤
+                     ├─> score(any registered scorer) ──────────────────> scores ─┤
+                     └────────────────────────────────────────── prune(pruner) ◄──┘
+                                                  -> selection -> export, report
+
+Every "scores" artifact is a table of ``row_id`` plus named float columns, so
+the prune stage joins any of them the same way.
 """
 
 from __future__ import annotations
@@ -24,19 +31,21 @@ import pyarrow as pa
 from datasets import Dataset
 
 from dprune.base import Pruner, Scorer, column_to_numpy, with_column
+from dprune.clustering import cluster_to_store
 from dprune.data import ROW_ID, load_dataset
+from dprune.embedding_store import embed_to_store, read_embeddings
+from dprune.lm_training import LM_MODEL_FILE, train_kenlm_model
+from dprune.scorers.perplexity import PerplexityScorer
+from dprune.training import dynamics_stage
 from dprune.fingerprint import compute_key, dataset_fingerprint
 from dprune.registry import PRUNERS, SCORERS
+from dprune.report import ReportPaths, selection_summary, write_report
 from dprune.store import ArtifactRef, ArtifactStore
 
 logger = logging.getLogger(__name__)
 
 DATASET_STAGE, SCORES_STAGE, SELECTION_STAGE = "dataset", "scores", "selection"
 STAGE_VERSIONS = {DATASET_STAGE: 1, SCORES_STAGE: 1, SELECTION_STAGE: 1}
-
-
-class MissingArtifactError(LookupError):
-    """A stage was asked to reuse an artifact that is not in the store (see ``compute=False``)."""
 
 
 @dataclass(frozen=True)
@@ -67,13 +76,6 @@ class ComponentSpec:
     def build_pruner(self) -> Pruner:
         """Instantiate the registered pruner."""
         return PRUNERS.build(self.name, **self.params)
-
-
-def _missing(stage: str, what: str) -> MissingArtifactError:
-    return MissingArtifactError(
-        f"The {stage} artifact for {what} is not in the store and computing was disabled. "
-        "Run once with computing enabled (drop --reuse-only) to create it."
-    )
 
 
 def load_stage(
@@ -113,8 +115,6 @@ def score_stage(
     store: ArtifactStore,
     dataset_ref: ArtifactRef,
     scorer: Scorer | ComponentSpec | Mapping[str, Any] | str,
-    *,
-    compute: bool = True,
 ) -> ArtifactRef:
     """Score the dataset with one scorer; store ``row_id`` plus the scorer's column."""
     if not isinstance(scorer, Scorer):
@@ -122,8 +122,6 @@ def score_stage(
     key = score_key(dataset_ref, scorer)
     if store.exists(SCORES_STAGE, key):
         return store.ref(SCORES_STAGE, key)
-    if not compute:
-        raise _missing(SCORES_STAGE, repr(scorer))
     dataset = store.read(dataset_ref)
     column = scorer.score_column
     scored = scorer.score(dataset)
@@ -131,6 +129,113 @@ def score_stage(
     return store.write_table(
         SCORES_STAGE, key, table, config=scorer.config(), parents=[dataset_ref], meta={"score_column": column}
     )
+
+
+def columns_stage(
+    store: ArtifactStore, dataset_ref: ArtifactRef, source_ref: ArtifactRef, columns: Mapping[str, str]
+) -> ArtifactRef:
+    """Turn a row-aligned stage output into a scores artifact: ``row_id`` plus renamed columns.
+
+    ``columns`` maps the source's column names to the score column names.
+    """
+    config = {"source": f"{source_ref.stage}/{source_ref.key}", "columns": dict(columns)}
+    key = compute_key(SCORES_STAGE, STAGE_VERSIONS[SCORES_STAGE], config, parents=[dataset_ref.key, source_ref.key])
+    if store.exists(SCORES_STAGE, key):
+        return store.ref(SCORES_STAGE, key)
+    source = store.read_table(source_ref)
+    row_ids = column_to_numpy(store.read(dataset_ref), ROW_ID)
+    if source.num_rows != len(row_ids):
+        raise ValueError(
+            f"{source_ref.stage}/{source_ref.key} has {source.num_rows} rows but dataset {dataset_ref.key} has "
+            f"{len(row_ids)}; it was not computed from this dataset. Re-run its stage."
+        )
+    table = pa.table({ROW_ID: row_ids, **{new: source.column(old) for old, new in columns.items()}})
+    return store.write_table(SCORES_STAGE, key, table, config=config, parents=[dataset_ref, source_ref])
+
+
+def embed_stage(
+    store: ArtifactStore,
+    dataset_ref: ArtifactRef,
+    *,
+    text_column: str = "text",
+    shards: Sequence[int] | None = None,
+    **options: Any,
+) -> ArtifactRef | None:
+    """Embed the dataset's texts (see :func:`dprune.embedding_store.embed_to_store`).
+
+    With ``shards``, compute only those shards and return None; a call without it
+    computes what is still missing and commits the artifact.
+    """
+    dataset = store.read(dataset_ref)
+    return embed_to_store(dataset, store, text_column=text_column, parents=[dataset_ref], shards=shards, **options)
+
+
+def cluster_stage(
+    store: ArtifactStore,
+    dataset_ref: ArtifactRef,
+    embeddings_ref: ArtifactRef,
+    *,
+    score_column: str = "kmeans_distance",
+    **options: Any,
+) -> ArtifactRef:
+    """k-means over the embeddings; scores are each row's distance to its centroid, plus ``cluster_id``."""
+    clusters_ref = cluster_to_store(store, embeddings_ref, **options)
+    return columns_stage(store, dataset_ref, clusters_ref, {"distance": score_column, "cluster_id": "cluster_id"})
+
+
+def kenlm_stage(
+    store: ArtifactStore,
+    dataset_ref: ArtifactRef,
+    *,
+    text_column: str = "text",
+    reference: str | None = None,
+    reference_text_column: str = "text",
+    **options: Any,
+) -> ArtifactRef:
+    """Train a KenLM reference model on ``reference`` (a corpus file, URL or dataset name) or the dataset itself."""
+    if reference is None:
+        corpus, column = store.read(dataset_ref), text_column
+    else:
+        corpus, column = load_dataset(reference, text_column=reference_text_column, label_column=None), reference_text_column
+    return train_kenlm_model(corpus, store=store, text_column=column, **options).ref
+
+
+def perplexity_stage(
+    store: ArtifactStore,
+    dataset_ref: ArtifactRef,
+    lm_ref: ArtifactRef,
+    *,
+    text_column: str = "text",
+    score_column: str = "perplexity",
+    shard_rows: int = 100_000,
+    shards: Sequence[int] | None = None,
+    **options: Any,
+) -> ArtifactRef | None:
+    """Perplexity of every text under the KenLM model (sharded and resumable).
+
+    With ``shards``, compute only those shards and return None.
+    """
+    scorer = PerplexityScorer(store.local_file(lm_ref, LM_MODEL_FILE), text_column=text_column,
+                              score_column=score_column, **options)
+    ref = scorer.score_to_store(
+        store.read(dataset_ref), store, parents=[dataset_ref, lm_ref], shard_size=shard_rows, shards=shards
+    )
+    if shards is not None:
+        return None
+    return columns_stage(store, dataset_ref, ref, {score_column: score_column})
+
+
+def train_stage(
+    store: ArtifactStore,
+    dataset_ref: ArtifactRef,
+    embeddings_ref: ArtifactRef | None = None,
+    *,
+    label_column: str = "label",
+    **options: Any,
+) -> ArtifactRef:
+    """Record training dynamics: a linear probe on the embeddings (default) or fine-tuning."""
+    embeddings = read_embeddings(store, embeddings_ref) if embeddings_ref is not None else None
+    return dynamics_stage(store, dataset_ref, embeddings=embeddings, label_column=label_column, **options)
 
 
 def attach_scores(store: ArtifactStore, dataset_ref: ArtifactRef, score_refs: Sequence[ArtifactRef]) -> Dataset:
@@ -211,3 +316,22 @@ def export_stage(
     }
     paths.kept_ids.write_text(json.dumps(manifest, indent=1))
     return paths
+
+
+def report_stage(
+    store: ArtifactStore,
+    dataset_ref: ArtifactRef,
+    score_refs: Sequence[ArtifactRef],
+    selection_ref: ArtifactRef,
+    output_dir: str | Path,
+    *,
+    text_column: str = "text",
+    label_column: str | None = "label",
+) -> tuple[ReportPaths, dict[str, Any]]:
+    """Write the HTML/PNG report of a selection and return it with the selection summary."""
+    scored = attach_scores(store, dataset_ref, score_refs)
+    positions = column_to_numpy(store.read(selection_ref), "position")
+    label = label_column if label_column in scored.column_names else None
+    paths = write_report(scored, positions, output_dir, text_column=text_column, label_column=label)
+    summary = selection_summary(scored, positions, label_column=label)
+    return paths, summary

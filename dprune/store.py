@@ -101,6 +101,10 @@ class IncompleteArtifactError(StoreError, RuntimeError):
     """``commit`` was called before every shard was written."""
 
 
+class ReuseOnlyError(StoreError, LookupError):
+    """A stage needed an artifact that is not in the store, and the store only reuses (see ``reuse_only``)."""
+
+
 class SchemaMismatchError(StoreError, ValueError):
     """Shards of one artifact do not share one schema."""
 
@@ -122,6 +126,10 @@ class ArtifactRef:
     def name(self) -> str:
         """``"stage/key"``."""
         return f"{self.stage}/{self.key}"
+
+    def dprune_identity(self) -> dict[str, str]:
+        """What identifies the artifact in cache keys: its stage and key, not where it is stored."""
+        return {"artifact": self.name}
 
     def to_dict(self) -> dict[str, str]:
         """Return ``{"root": ..., "stage": ..., "key": ...}``."""
@@ -467,6 +475,9 @@ class ArtifactStore:
     cache_dir : str, optional
         Where shards of a non-local store are copied before memory-mapping; defaults to
         :func:`default_cache_dir`.
+    reuse_only : bool, default False
+        Refuse to write: a stage whose artifact is missing raises :class:`ReuseOnlyError`
+        naming it, instead of computing it ("re-prune on cached scores").
 
     Notes
     -----
@@ -475,7 +486,15 @@ class ArtifactStore:
     addresses, so the same key means the same artifact wherever it is stored.
     """
 
-    def __init__(self, root: Any, storage_options: Mapping[str, Any] | None = None, *, cache_dir: str | None = None):
+    def __init__(
+        self,
+        root: Any,
+        storage_options: Mapping[str, Any] | None = None,
+        *,
+        cache_dir: str | None = None,
+        reuse_only: bool = False,
+    ):
+        self.reuse_only = reuse_only
         if isinstance(root, tuple):
             if len(root) != 2:
                 raise ValueError(f"root must be a URL or a (URL, storage_options) pair; got {root!r}.")
@@ -648,8 +667,16 @@ class ArtifactStore:
             each shard's sidecar, and a resumed writer reuses only shards written under an
             equal plan. Defaults to ``{"num_shards": num_shards}`` (``{}`` when None).
         """
+        self._check_writable(stage, key)
         return ShardedWriter(self, self.ref(stage, key), config=config, parents=parents, versions=versions,
                              meta=meta, num_shards=num_shards, schema=schema, plan=plan)
+
+    def _check_writable(self, stage: str, key: str) -> None:
+        if self.reuse_only and not self.exists(stage, key):
+            raise ReuseOnlyError(
+                f"The {stage} artifact {key} is not in the store at {self.root}, and this run only reuses "
+                "cached artifacts. Run once without reuse-only (--reuse-only / reuse_only=True) to compute it."
+            )
 
     def write_table(
         self,
@@ -688,6 +715,7 @@ class ArtifactStore:
         ref = self.ref(stage, key)
         if self.exists(ref):
             return ref
+        self._check_writable(stage, key)
         if shard_rows is None:
             shard_rows = _default_shard_rows(data)
         schema, windows = iter_table_windows(data, shard_rows)

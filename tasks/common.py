@@ -17,7 +17,17 @@ from dprune.store import ArtifactRef, ArtifactStore
 stage_task = partial(task, cache_policy=NO_CACHE, persist_result=False)
 
 
-def store_of(ref_or_root: ArtifactRef | str) -> ArtifactStore:
-    """The store a reference lives in (or the store at a root URL)."""
+def store_of(ref_or_root: ArtifactRef | str, *, reuse_only: bool = False) -> ArtifactStore:
+    """The store a reference lives in (or the store at a root URL).
+
+    With ``reuse_only`` the store refuses to write, so a stage whose artifact is
+    missing fails naming it instead of computing it.
+    """
     root = ref_or_root.root if isinstance(ref_or_root, ArtifactRef) else ref_or_root
-    return ArtifactStore(root)
+    return ArtifactStore(root, reuse_only=reuse_only)
+
+
+def shard_indices(dataset_ref: ArtifactRef, shard_rows: int) -> list[int]:
+    """Shard numbers of a row-sharded stage over the dataset (from its manifest's row count)."""
+    rows = store_of(dataset_ref).manifest(dataset_ref)["num_rows"]
+    return list(range(max(1, -(-rows // shard_rows))))

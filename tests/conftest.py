@@ -15,3 +15,41 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 os.environ["HF_DATASETS_CACHE"] = os.path.join(_SANDBOX, "hf-datasets")
+
+
+# --------------------------------------------------------------------------- KenLM (issue 5)
+import pytest  # noqa: E402
+
+_BUNDLED_TRAIN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                              "dprune", "examples", "rotten_tomatoes", "train.parquet")
+
+
+@pytest.fixture(scope="session")
+def kenlm_tools():
+    """``{tool: path}`` of the real lmplz/build_binary.
+
+    Found via $DPRUNE_KENLM_BIN, the user cache or PATH; built once into the user cache
+    (``python -m dprune.kenlm_tools build``, about a minute) when missing. Tests skip with
+    the reason only when the build is impossible (e.g. Boost headers not installed).
+    """
+    from dprune.kenlm_tools import KenLMToolsError, apt_install_command, ensure_tools, missing_build_dependencies
+
+    try:
+        return ensure_tools(verbose=True)
+    except KenLMToolsError as error:
+        missing = missing_build_dependencies()
+        hint = f" Install: {apt_install_command(missing)}" if missing else ""
+        pytest.skip(f"KenLM tools (lmplz, build_binary) are missing and could not be built: {error}{hint}")
+
+
+@pytest.fixture(scope="session")
+def tiny_kenlm_model(kenlm_tools, tmp_path_factory) -> str:
+    """Path of an order-3 KenLM binary trained by real lmplz on the bundled Rotten Tomatoes train split."""
+    from datasets import Dataset
+
+    from dprune.lm_training import train_kenlm_model
+
+    corpus = Dataset.from_parquet(_BUNDLED_TRAIN)
+    path = tmp_path_factory.mktemp("kenlm") / "rotten_tomatoes-order3.bin"
+    train_kenlm_model(corpus, path, order=3, memory="64M", vocab_estimate=50_000)
+    return str(path)

@@ -1,0 +1,36 @@
+"""Scorers: one module per scorer family.
+
+* :mod:`~dprune.scorers.kmeans`: :class:`KMeansCentroidDistanceScorer` (embeddings + k-means);
+* :mod:`~dprune.scorers.semantic_duplicates`: :class:`SemanticDuplicateScorer` (SemDeDup);
+* :mod:`~dprune.scorers.perplexity`: :class:`PerplexityScorer` (KenLM);
+* :mod:`~dprune.scorers.cross_entropy`: :class:`CrossEntropyScorer` (loss of a given model);
+* :mod:`~dprune.scorers.dynamics`: scores from training dynamics (forgetting, AUM, EL2N, data maps, loss).
+"""
+
+from dprune.scorers.cross_entropy import CrossEntropyScorer
+from dprune.scorers.dynamics import (
+    AUMScorer,
+    DataMapConfidenceScorer,
+    DataMapCorrectnessScorer,
+    DataMapVariabilityScorer,
+    EL2NScorer,
+    ForgettingScorer,
+    TrainingLossScorer,
+)
+from dprune.scorers.kmeans import KMeansCentroidDistanceScorer
+from dprune.scorers.perplexity import PerplexityScorer
+from dprune.scorers.semantic_duplicates import SemanticDuplicateScorer
+
+__all__ = [
+    "AUMScorer",
+    "CrossEntropyScorer",
+    "DataMapConfidenceScorer",
+    "DataMapCorrectnessScorer",
+    "DataMapVariabilityScorer",
+    "EL2NScorer",
+    "ForgettingScorer",
+    "KMeansCentroidDistanceScorer",
+    "PerplexityScorer",
+    "SemanticDuplicateScorer",
+    "TrainingLossScorer",
+]

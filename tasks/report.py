@@ -1,0 +1,39 @@
+"""Prefect task: the selection report, attached to the flow run as Prefect artifacts."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from prefect import get_run_logger
+from prefect.artifacts import create_link_artifact, create_table_artifact
+
+from dprune.report import summary_rows
+from dprune.stages import report_stage
+from dprune.store import ArtifactRef
+from tasks.common import stage_task, store_of
+
+
+@stage_task(name="report")
+def report_task(
+    dataset_ref: ArtifactRef,
+    score_refs: Sequence[ArtifactRef],
+    selection_ref: ArtifactRef,
+    output_dir: str,
+    text_column: str = "text",
+    label_column: str | None = "label",
+) -> str:
+    """Write ``report.html`` with its figures; publish a summary table and a link to the report."""
+    paths, summary = report_stage(
+        store_of(dataset_ref), dataset_ref, list(score_refs), selection_ref, output_dir,
+        text_column=text_column, label_column=label_column,
+    )
+    create_table_artifact(
+        key="dprune-selection",
+        table=summary_rows(summary),
+        description=f"Kept {summary['kept']} of {summary['rows']} rows (selection {selection_ref.key}).",
+    )
+    create_link_artifact(
+        key="dprune-report", link=paths.html.resolve().as_uri(), link_text="dPrune selection report",
+    )
+    get_run_logger().info("report -> %s", paths.html)
+    return str(paths.html)

@@ -1,0 +1,70 @@
+"""The same flow on a Dask LocalCluster of 2 workers, against a real Prefect server: same artifacts as a local run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from dprune.store import ArtifactStore
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _run_flow(args, env, cwd):
+    command = [sys.executable, str(REPO / "flows" / "prune.py"), *args]
+    done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
+    return done.stdout
+
+
+def _artifacts(root):
+    store = ArtifactStore(root)
+    return {(a["stage"], a["key"]): store.read(a["stage"], a["key"]).data.table for a in store.ls() if a["complete"]}
+
+
+def test_dask_cluster_gives_the_same_artifacts_as_a_local_run(prefect_api, reviews_file, tmp_path, monkeypatch):
+    from distributed import LocalCluster
+
+    api_url, env = prefect_api
+    for name, value in env.items():
+        if name.startswith("PREFECT_"):
+            monkeypatch.setenv(name, value)  # the workers inherit it, so they report to the real server
+    common = [
+        "--dataset", reviews_file, "--no-perplexity", "--no-dynamics",
+        "--embedding", "batch_size=4,shard_rows=4", "--clustering", "num_clusters=2",
+        "--pruner", "top_k:k=6,score_column=kmeans_distance",
+    ]
+    _run_flow([*common, "--store", str(tmp_path / "local"), "--output", str(tmp_path / "out-local")], env, tmp_path)
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        assert len(cluster.workers) == 2
+        _run_flow(
+            [*common, "--store", str(tmp_path / "dask"), "--output", str(tmp_path / "out-dask"),
+             "--task-runner", "dask", "--dask-address", cluster.scheduler_address],
+            env, tmp_path,
+        )
+        ran_on_cluster = set(cluster.scheduler.task_prefixes)
+
+    local, distributed = _artifacts(tmp_path / "local"), _artifacts(tmp_path / "dask")
+    assert set(local) == set(distributed) and any(stage == "embeddings" for stage, _ in local)
+    for key, table in local.items():
+        other = distributed[key]
+        assert table.schema.equals(other.schema) and table.num_rows == other.num_rows, key
+        for name in table.column_names:
+            np.testing.assert_allclose(_numbers(table[name]), _numbers(other[name]), rtol=1e-5, atol=1e-6, err_msg=str(key))
+    assert ran_on_cluster, "no task ran on the Dask cluster"
+
+
+def _numbers(column):
+    array = column.combine_chunks()
+    if pa.types.is_fixed_size_list(array.type) or pa.types.is_list(array.type):
+        array = array.flatten()
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        return np.array([hash(v) for v in array.to_pylist()], dtype=float)
+    return array.to_numpy(zero_copy_only=False).astype(float)
