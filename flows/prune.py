@@ -79,8 +79,8 @@ def _map_shards(shard_task, commit_task, dataset_ref, *refs, shard_rows: int, re
     """Run a sharded stage: one task per shard (in parallel on a Dask runner), then the commit task."""
     static = {name: unmapped(value) for name, value in options.items()}
     shards = shard_indices(dataset_ref, shard_rows)
-    done = shard_task.map(unmapped(dataset_ref), *map(unmapped, refs), shards, reuse_only=unmapped(reuse_only), **static)
-    return commit_task.submit(dataset_ref, *refs, reuse_only=reuse_only, wait_for=done, **options).result()
+    shard_task.map(unmapped(dataset_ref), *map(unmapped, refs), shards, reuse_only=unmapped(reuse_only), **static).result()
+    return commit_task(dataset_ref, *refs, reuse_only=reuse_only, **options)
 
 
 @flow(name="prune", task_runner=ThreadPoolTaskRunner(max_workers=1))

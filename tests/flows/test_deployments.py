@@ -41,7 +41,10 @@ def test_deploy_and_run_through_a_worker(prefect_api, reviews_file, tmp_path):
     params = {
         "dataset": reviews_file,
         "output": str(tmp_path / "out"),
-        "scorers": [{"name": "kmeans_centroid_distance", "params": {"num_clusters": 2, "score_column": "kmeans_distance"}}],
+        "embedding": {"batch_size": 4},
+        "clustering": {"num_clusters": 2},
+        "perplexity": False,
+        "dynamics": False,
         "pruner": {"name": "top_k", "params": {"k": 0.5, "score_column": "kmeans_distance"}},
     }
     out = _prefect(["deployment", "run", "prune/nightly-full", "--params", json.dumps(params)], env)

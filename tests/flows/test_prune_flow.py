@@ -8,23 +8,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from datasets import Dataset, load_from_disk
+from datasets import load_from_disk
 
-from dprune.store import ArtifactStore
+from dprune.store import ArtifactStore, ReuseOnlyError
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from flows.prune import parse_args, prune  # noqa: E402
 
-TEXTS = [
-    "a touching story about family", "the plot is thin and the jokes are stale",
-    "a marvel of craft and feeling", "boring from start to finish",
-    "warm funny and smart", "an ugly mess of a film", "beautifully acted drama",
-    "dull dull dull", "a crowd pleaser with heart", "nothing works here",
-    "a moving and clever film", "the script is awful",
-]
-SCORERS = [{"name": "kmeans_centroid_distance", "params": {"num_clusters": 2, "score_column": "dist"}}]
+FAST = {"embedding": {"batch_size": 4, "shard_rows": 5}, "clustering": {"num_clusters": 2}, "perplexity": False,
+        "dynamics": {"seeds": [0], "epochs": 3}}
 
 
 @pytest.fixture(scope="module")
@@ -35,60 +29,60 @@ def prefect_server():
         yield
 
 
-@pytest.fixture
-def data_file(tmp_path):
-    path = tmp_path / "reviews.parquet"
-    Dataset.from_dict({"text": TEXTS, "label": [i % 2 for i in range(len(TEXTS))]}).to_parquet(str(path))
-    return str(path)
+def _run(reviews_file, store, output, pruner, **extra):
+    return prune(dataset=reviews_file, store=store, output=output, pruner=pruner, **{**FAST, **extra})
 
 
-def _run(data_file, store, output, pruner, **extra):
-    return prune(dataset=data_file, scorers=SCORERS, pruner=pruner, store=store, output=output, **extra)
-
-
-def test_flow_writes_outputs_and_reprune_reuses_scores(prefect_server, data_file, tmp_path):
+def test_flow_writes_outputs_and_reprune_reuses_scores(prefect_server, reviews_file, tmp_path):
     store_root = str(tmp_path / "store")
-    first = _run(data_file, store_root, str(tmp_path / "out1"), {"name": "top_k", "params": {"k": 0.5, "score_column": "dist"}})
+    first = _run(reviews_file, store_root, str(tmp_path / "out1"), {"name": "top_k", "params": {"k": 0.5, "score_column": "kmeans_distance"}})
     outputs = first["outputs"]
     kept = load_from_disk(outputs["dataset_dir"])
-    assert len(kept) == 6 and "dist" in kept.column_names
+    assert len(kept) == 6 and {"kmeans_distance", "cluster_id", "aum", "forgetting"} <= set(kept.column_names)
     manifest = json.loads(Path(outputs["kept_ids"]).read_text())
     assert sorted(manifest["kept_row_ids"]) == sorted(kept["row_id"])
-    assert Path(outputs["parquet"]).stat().st_size > 0
+    assert Path(outputs["report"]).exists() and Path(outputs["parquet"]).stat().st_size > 0
 
     store = ArtifactStore(store_root)
-    score_manifest = store.manifest(store.ref("scores", first["scores"][0]["key"]))
-    second = _run(data_file, store_root, str(tmp_path / "out2"), {"name": "bottom_k", "params": {"k": 3, "score_column": "dist"}})
+    before = {(a["stage"], a["key"]): a["created"] for a in store.ls() if a["complete"]}
+    second = _run(reviews_file, store_root, str(tmp_path / "out2"), {"name": "bottom_k", "params": {"k": 3, "score_column": "aum"}})
+    after = {(a["stage"], a["key"]): a["created"] for a in store.ls() if a["complete"]}
     assert second["scores"] == first["scores"], "changing the pruner must reuse the cached scores"
-    assert store.manifest(store.ref("scores", second["scores"][0]["key"]))["created"] == score_manifest["created"]
-    assert second["selection"] != first["selection"]
+    new = set(after) - set(before)
+    assert [stage for stage, _ in new] == ["selection"], f"only the prune stage may run again, got {new}"
+    assert all(after[k] == v for k, v in before.items()), "no cached artifact may be rewritten"
     assert len(load_from_disk(second["outputs"]["dataset_dir"])) == 3
 
 
-def test_reuse_only_fails_naming_the_missing_scores(prefect_server, data_file, tmp_path):
-    with pytest.raises(Exception, match="not in the store"):
-        _run(data_file, str(tmp_path / "empty-store"), str(tmp_path / "out"), {"name": "top_k", "params": {"k": 0.5, "score_column": "dist"}}, reuse_only=True)
+def test_reuse_only_fails_naming_the_missing_stage(prefect_server, reviews_file, tmp_path):
+    with pytest.raises(ReuseOnlyError, match=r"embeddings artifact .* is not in the store"):
+        _run(reviews_file, str(tmp_path / "empty-store"), str(tmp_path / "out"),
+             {"name": "top_k", "params": {"k": 0.5, "score_column": "kmeans_distance"}}, reuse_only=True)
 
 
 def test_cli_flags_override_config(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text("dataset: rotten_tomatoes\npruner: {name: top_k, params: {k: 0.2}}\nstore: /tmp/a\n")
-    params = parse_args(["--config", str(config), "--pruner", "bottom_k:k=3,score_column=s", "--scorer", "kmeans_centroid_distance:num_clusters=4"])
+    params, _ = parse_args(["--config", str(config), "--pruner", "bottom_k:k=3,score_column=s",
+                            "--scorer", "cross_entropy:batch_size=4", "--clustering", "num_clusters=4", "--no-perplexity"])
     assert params["dataset"] == "rotten_tomatoes" and params["store"] == "/tmp/a"
     assert params["pruner"] == {"name": "bottom_k", "params": {"k": 3, "score_column": "s"}}
     assert isinstance(params["pruner"]["params"]["k"], int)
-    assert params["scorers"] == [{"name": "kmeans_centroid_distance", "params": {"num_clusters": 4}}]
+    assert params["scorers"] == [{"name": "cross_entropy", "params": {"batch_size": 4}}]
+    assert params["clustering"] == {"num_clusters": 4} and params["perplexity"] is False
+    assert "dynamics" not in params and "embedding" not in params
 
 
 @pytest.mark.slow
-def test_python_flows_prune_runs_as_a_script(data_file, tmp_path):
+def test_python_flows_prune_runs_as_a_script(reviews_file, tmp_path):
     """`python flows/prune.py` as a user runs it (its own temporary Prefect server)."""
     command = [
-        sys.executable, str(REPO / "flows" / "prune.py"), "--dataset", data_file,
-        "--scorer", "kmeans_centroid_distance:num_clusters=2,score_column=dist",
-        "--pruner", "top_k:k=4,score_column=dist",
+        sys.executable, str(REPO / "flows" / "prune.py"), "--dataset", reviews_file,
+        "--embedding", "batch_size=4", "--clustering", "num_clusters=2", "--no-dynamics",
+        "--perplexity", "order=2,discount_fallback=true",
         "--store", str(tmp_path / "store"), "--output", str(tmp_path / "out"),
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert len(load_from_disk(str(tmp_path / "out" / "pruned_dataset"))) == 4
+    assert "Kept 6 of 12 rows with stratified" in done.stdout
+    assert len(load_from_disk(str(tmp_path / "out" / "pruned_dataset"))) == 6
