@@ -20,8 +20,9 @@ distance to its own centroid, plus the centroids. Algorithms (``algorithm=``):
 ``"minibatch"``
     scikit-learn ``MiniBatchKMeans`` fitted on the sample, then every row assigned.
 ``"faiss"``
-    ``faiss.Kmeans`` (``pip install "dprune[faiss]"``) fitted on the sample, then every row
-    assigned.
+    ``faiss.Kmeans`` (``pip install "dprune[faiss]"``) fitted on the sample from k-means++
+    seeds (faiss's own random seeding often puts two centres in one cluster), then every
+    row assigned.
 
 ``metric="cosine"`` is spherical k-means: rows and centroids are L2-normalized and the
 distance is ``1 - cos``. ``metric="euclidean"`` uses the euclidean distance. The reported
@@ -264,7 +265,9 @@ def kmeans(
     import torch
 
     if algorithm not in ALGORITHMS:
-        raise ValueError(f"The 'algorithm' parameter of {owner} must be one of {ALGORITHMS}. Got {algorithm!r} instead.")
+        raise ValueError(
+            f"The 'algorithm' parameter of {owner} must be one of {ALGORITHMS}. Got {algorithm!r} instead."
+        )
     if metric not in METRICS:
         raise ValueError(f"The 'metric' parameter of {owner} must be one of {METRICS}. Got {metric!r} instead.")
     if isinstance(num_clusters, bool) or not isinstance(num_clusters, (int, np.integer)) or num_clusters < 1:
@@ -286,9 +289,10 @@ def kmeans(
     max_iter = int(max_iter) if max_iter is not None else _default(_DEFAULT_MAX_ITER[algorithm], sample_idx is not None)
     tol_abs = float(tol) * float(sample.var(axis=0, dtype=np.float64).mean())
 
+    labels = None
     if algorithm == "lloyd":
-        centroids, n_iter = _fit_lloyd(x, sample, sample_idx is not None, k, n_init, max_iter, refine_iter,
-                                       tol_abs, spherical, rng, torch)
+        centroids, n_iter, labels = _fit_lloyd(x, sample, sample_idx is not None, k, n_init, max_iter, refine_iter,
+                                               tol_abs, spherical, rng, torch)
     elif algorithm == "sklearn":
         from sklearn.cluster import KMeans
 
@@ -302,13 +306,14 @@ def kmeans(
                                 batch_size=max(1024, 3 * k), random_state=int(rng.integers(2**31 - 1))).fit(sample)
         centroids, n_iter = model.cluster_centers_.astype(np.float32), int(model.n_iter_)
     else:
-        centroids, n_iter = _fit_faiss(sample, k, n_init, max_iter, spherical, int(rng.integers(2**31 - 1)), owner)
-    if spherical:
+        centroids, n_iter = _fit_faiss(sample, k, n_init, max_iter, spherical, rng, owner, torch)
+    if spherical and algorithm != "lloyd":
         centroids = _normalized(np.asarray(centroids, dtype=np.float32))
     centroids = np.ascontiguousarray(centroids, dtype=np.float32)
-    xt, ct = _tensor(x), _tensor(centroids)
-    labels_t, _ = _assign(xt, ct, (xt * xt).sum(dim=1), torch)
-    labels = labels_t.numpy().astype(np.int64)
+    if labels is None:  # the fit did not end with an assignment of every row to these centroids
+        xt, ct = _tensor(x), _tensor(centroids)
+        labels = _assign(xt, ct, (xt * xt).sum(dim=1), torch)[0].numpy()
+    labels = labels.astype(np.int64, copy=False)
     distances = _exact_distances(x, centroids, labels, metric)
     d64 = distances.astype(np.float64)
     inertia = float(d64.sum()) if spherical else float((d64 * d64).sum())
@@ -357,27 +362,41 @@ def _fit_lloyd(x, sample, sampled, k, n_init, max_iter, refine_iter, tol_abs, sp
         init_t = _kmeans_plusplus(st, k, rng, torch)
         if spherical:
             init_t = torch.nn.functional.normalize(init_t, dim=1)
-        centroids, _, sq, iterations = _lloyd(st, init_t, max_iter, tol_abs, spherical, torch)
+        centroids, labels, sq, iterations = _lloyd(st, init_t, max_iter, tol_abs, spherical, torch)
         inertia = float(sq.to(torch.float64).sum())
         if best is None or inertia < best[0]:
-            best = (inertia, centroids, iterations)
-    centroids, n_iter = best[1], best[2]
-    if sampled and refine_iter > 0:
-        centroids, _, _, n_iter = _lloyd(_tensor(x), centroids, refine_iter, tol_abs, spherical, torch)
-    return centroids.numpy(), n_iter
+            best = (inertia, centroids, iterations, labels)
+    centroids, n_iter, labels = best[1], best[2], best[3]
+    if not sampled:
+        return centroids.numpy(), n_iter, labels.numpy()
+    if refine_iter > 0:
+        centroids, labels, _, n_iter = _lloyd(_tensor(x), centroids, refine_iter, tol_abs, spherical, torch)
+        return centroids.numpy(), n_iter, labels.numpy()
+    return centroids.numpy(), n_iter, None
 
 
-def _fit_faiss(sample, k, n_init, max_iter, spherical, seed, owner):
+def _fit_faiss(sample, k, n_init, max_iter, spherical, rng, owner, torch):
+    """faiss Lloyd iterations from k-means++ seeds (faiss's own random seeding is much worse)."""
     try:
         import faiss
     except ImportError as error:
         raise ImportError(
             f"{owner} with algorithm='faiss' needs faiss: pip install \"dprune[faiss]\" (or pip install faiss-cpu)."
         ) from error
-    model = faiss.Kmeans(sample.shape[1], k, niter=max_iter, nredo=n_init, seed=seed, spherical=spherical,
-                         max_points_per_centroid=max(256, -(-sample.shape[0] // k)), verbose=False)
-    model.train(np.ascontiguousarray(sample, dtype=np.float32))
-    return np.asarray(model.centroids, dtype=np.float32), max_iter
+    data = np.ascontiguousarray(sample, dtype=np.float32)
+    best = None
+    for _ in range(max(1, n_init)):
+        init = _kmeans_plusplus(_tensor(data), k, rng, torch).numpy()
+        if spherical:
+            init = _normalized(init)
+        model = faiss.Kmeans(data.shape[1], k, niter=max_iter, nredo=1, seed=int(rng.integers(2**31 - 1)),
+                             spherical=spherical, max_points_per_centroid=max(256, -(-data.shape[0] // k)),
+                             verbose=False)
+        model.train(data, init_centroids=np.ascontiguousarray(init, dtype=np.float32))
+        objective = float(model.obj[-1]) if len(model.obj) else float("inf")
+        if best is None or objective < best[0]:
+            best = (objective, np.asarray(model.centroids, dtype=np.float32).copy())
+    return best[1], max_iter
 
 
 # --------------------------------------------------------------------------- store

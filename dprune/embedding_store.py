@@ -58,7 +58,9 @@ DEFAULT_SHARD_ROWS = 10_000
 
 def _check_dtype(dtype: str) -> str:
     if dtype not in STORAGE_DTYPES:
-        raise ValueError(f"The 'dtype' parameter of embed_to_store must be one of {STORAGE_DTYPES}. Got {dtype!r} instead.")
+        raise ValueError(
+            f"The 'dtype' parameter of embed_to_store must be one of {STORAGE_DTYPES}. Got {dtype!r} instead."
+        )
     return dtype
 
 
@@ -151,7 +153,9 @@ def embed_to_store(
 
     _check_dtype(dtype)
     if isinstance(shard_rows, bool) or not isinstance(shard_rows, int) or shard_rows < 1:
-        raise ValueError(f"The 'shard_rows' parameter of embed_to_store must be an int >= 1. Got {shard_rows!r} instead.")
+        raise ValueError(
+            f"The 'shard_rows' parameter of embed_to_store must be an int >= 1. Got {shard_rows!r} instead."
+        )
     if embedder is None:
         embedder = TextEmbedder(model, tokenizer, pooling=pooling, max_length=max_length, normalize=normalize,
                                 batch_size=batch_size, device=device, precision=precision, progress=progress,
@@ -208,7 +212,10 @@ def table_to_embeddings(table: Any, column: str = EMBEDDINGS_COLUMN, *, owner: s
     array = chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
     if array.null_count:
         rows = np.flatnonzero(array.is_null().to_numpy(zero_copy_only=False))
-        raise ValueError(f"{owner}: column {column!r} has missing vectors (None) at row position(s) {rows[:20].tolist()}.")
+        raise ValueError(
+            f"{owner}: column {column!r} has missing vectors (None) at row position(s) {rows[:20].tolist()}. "
+            "Every row needs a vector: drop or fill those rows."
+        )
     if pa.types.is_fixed_size_list(type_):
         dim = type_.list_size
         values = array.flatten()

@@ -45,12 +45,14 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from dprune.models import DEFAULT_MODEL, model_identity, resolve_model_name
-from dprune.params import BOOL, NONE, InstanceOf, Interval, Options, Predicate, check_param
+from dprune.params import BOOL, NONE, Interval, Options, Predicate, check_param
 
 __all__ = [
+    "EMBEDDING_CONSTRAINTS",
     "POOLING_OPTIONS",
     "PRECISIONS",
     "TextEmbedder",
+    "check_texts",
     "embed_texts",
     "load_encoder",
     "text_column_to_list",
@@ -318,7 +320,8 @@ class TextEmbedder:
             model_id = ("path", source)
         else:
             default_tokenizer = None
-            name = getattr(model, "name_or_path", None) or getattr(getattr(model, "config", None), "_name_or_path", None)
+            config = getattr(model, "config", None)
+            name = getattr(model, "name_or_path", None) or getattr(config, "_name_or_path", None)
             source = resolve_model_name(name) if isinstance(name, str) and name else None
             model_id = None  # hashed from the weights, only when a cache key needs it
         # Identities are computed lazily (hashing weights takes a moment): None or ("path", folder).

@@ -37,10 +37,13 @@ deleted (CCNet glues ``"a\\tb"`` into ``"ab"``); accents are stripped and the
 text recomposed (NFC), so Hangul syllables are not left decomposed; the
 fullwidth digit one is a digit, not a quotation mark.
 
-Two implementations give identical output: ``normalizer(text)`` for one
-string, and :meth:`TextNormalizer.normalize_array` for an Arrow string array,
-which handles ASCII strings with vectorized Arrow kernels (the common case,
-many times faster) and sends only non-ASCII strings through the Python path.
+Two implementations give identical output (property-tested): ``normalizer(text)``
+for one string, and :meth:`TextNormalizer.normalize_array` for an Arrow string
+array. The array path first runs :meth:`TextNormalizer.scan`, one vectorized
+pass that finds the strings already in normalized form (they are returned
+untouched; re-scoring normalized text costs almost nothing) and counts spaces;
+ASCII strings that need work go through vectorized kernels, non-ASCII ones
+through the Python path.
 """
 
 from __future__ import annotations
@@ -221,10 +224,10 @@ class TextNormalizer:
     def _normalize_ascii_array(self, array: pa.Array) -> pa.Array:
         """The pipeline of :meth:`__call__` for ASCII-only strings, as vectorized kernels.
 
-        One ``bytes.translate`` pass over the data buffer does every 1:1 step (lower case, digits, whitespace -> space);
-        regex kernels do the steps that change lengths; splitting at whitespace and joining
-        with single spaces collapses whitespace. Non-ASCII strings come out wrong here and
-        are replaced by the caller.
+        One ``bytes.translate`` pass over the data buffer does every 1:1 step (lower case,
+        digits, whitespace -> space); regex kernels do the steps that change lengths;
+        splitting at whitespace and joining with single spaces collapses whitespace.
+        Non-ASCII strings come out wrong here and are replaced by the caller.
         """
         array = _compact(array)
         buffers = array.buffers()
@@ -244,47 +247,120 @@ class TextNormalizer:
         separator = pa.scalar(" ", type=array.type)
         return pc.binary_join(pc.ascii_split_whitespace(pc.ascii_trim_whitespace(array)), separator)
 
-    def _dirty_pattern(self) -> str:
-        """RE2 pattern matching every string this normalizer would change (or that is not ASCII)."""
-        parts = ["[^\\x{00}-\\x{7f}]", "[\\x{09}-\\x{0d}\\x{1c}-\\x{1f}]", "  ", "^ ", " $"]
-        if self.lower_case:
-            parts.append("[A-Z]")
-        if self.digits_to_zero:
-            parts.append("[1-9]")
-        if self.punctuation == "remove":
-            parts.append(_RE2_ASCII_PUNCT)
-        elif self.punctuation == "split":
-            parts += [f"[^ ]{_RE2_ASCII_PUNCT}", f"{_RE2_ASCII_PUNCT}[^ ]"]
-        if self.remove_non_printing:
-            parts.append(_RE2_NON_PRINTING_ASCII)
-        return "|".join(parts)
+    def scan(self, array: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+        """One vectorized pass over a string array: which strings need normalizing, and spaces per string.
+
+        Returns ``(dirty, spaces)``: ``dirty[i]`` is False only when string ``i`` is already
+        normalized (``self(s) == s``); non-ASCII strings are always dirty (they take the
+        exact Python path). ``spaces[i]`` counts the ASCII spaces of string ``i`` as given,
+        so for a clean non-empty string its number of words is ``spaces[i] + 1``. Nulls are
+        clean, with 0 spaces.
+        """
+        array = _compact(_as_string_array(array))
+        n = len(array)
+        dirty = np.zeros(n, dtype=bool)
+        offsets_type = np.int64 if pa.types.is_large_string(array.type) else np.int32
+        buffers = array.buffers()
+        offsets = np.frombuffer(buffers[1], dtype=offsets_type)[: n + 1].astype(np.int64)
+        if n == 0 or buffers[2] is None or offsets[-1] == offsets[0]:
+            return dirty, np.zeros(n, dtype=np.int64)
+        raw = bytes(memoryview(buffers[2])[offsets[0]: offsets[-1]])
+        rel = offsets - offsets[0]
+        data = np.frombuffer(raw, dtype=np.uint8)
+        is_space = data == 32
+        lengths = np.diff(rel)
+        nonempty = lengths > 0
+        starts = np.minimum(rel[:-1], data.size - 1)
+        spaces = np.zeros(n, dtype=np.int64)
+        # Empty strings own no bytes, so the non-empty ones tile the data buffer exactly.
+        spaces[nonempty] = np.add.reduceat(is_space, rel[:-1][nonempty], dtype=np.int32)
+
+        def mark(byte_mask: np.ndarray, shift: int = 0) -> None:
+            positions = np.flatnonzero(byte_mask) + shift
+            dirty[np.searchsorted(rel, positions, side="right") - 1] = True
+
+        # Per byte: 0 fine, 1 needs work, 2 punctuation that must stand alone ("split").
+        table = _mark_table(self.lower_case, self.digits_to_zero, self.punctuation, self.remove_non_printing)
+        marks_bytes = raw.translate(table)
+        marks = np.frombuffer(marks_bytes, dtype=np.uint8)
+        if b"\x01" in marks_bytes:
+            mark(marks == 1)
+        if b"\x02" in marks_bytes:
+            # A space (or the string's start/end) must sit on both sides of each punctuation byte.
+            punct = np.flatnonzero(marks == 2)
+            row = np.searchsorted(rel, punct, side="right") - 1
+            before_ok = (punct == rel[row]) | is_space[np.maximum(punct - 1, 0)]
+            after_ok = (punct + 1 == rel[row + 1]) | is_space[np.minimum(punct + 1, data.size - 1)]
+            dirty[row[~(before_ok & after_ok)]] = True
+        runs = is_space[1:] & is_space[:-1]  # two spaces in a row (across a row boundary too)
+        if runs.any():
+            mark(runs, shift=1)
+        first = data[starts]
+        last = data[np.maximum(rel[1:] - 1, 0)]
+        dirty |= nonempty & ((first == 32) | (last == 32))
+        return dirty, spaces
 
     def dirty_mask(self, array: pa.Array | pa.ChunkedArray) -> pa.BooleanArray:
         """True for each string that :meth:`normalize_array` would change (or may change: non-ASCII).
 
         ``False`` guarantees the string is already normalized; nulls give ``False``.
         """
-        array = _as_string_array(array)
-        return pc.fill_null(pc.match_substring_regex(array, self._dirty_pattern()), False)
+        return pa.array(self.scan(array)[0], type=pa.bool_())
 
-    def normalize_array(self, array: pa.Array | pa.ChunkedArray, *, dirty: pa.BooleanArray | None = None) -> pa.Array:
+    def normalize_array(
+        self, array: pa.Array | pa.ChunkedArray, *, dirty: np.ndarray | pa.BooleanArray | None = None
+    ) -> pa.Array:
         """Normalize an Arrow string array; nulls stay null. Same output as calling on each element.
 
-        Strings that are already normalized are detected with one vectorized match
-        (:meth:`dirty_mask`; pass ``dirty`` if you computed it already) and returned as
-        they are; the others go through Arrow kernels (ASCII) or the Python path
-        (non-ASCII).
+        Strings that are already normalized are found by one vectorized scan (:meth:`scan`;
+        pass its ``dirty`` mask if you have it) and returned as they are; the others go
+        through vectorized kernels (ASCII) or the Python path (non-ASCII).
         """
         array = _as_string_array(array)
         if len(array) == 0:
             return array
         if dirty is None:
-            dirty = self.dirty_mask(array)
-        if not pc.any(dirty).as_py():
+            dirty = self.scan(array)[0]
+        mask = dirty if isinstance(dirty, pa.BooleanArray) else pa.array(np.asarray(dirty, dtype=bool))
+        if not pc.any(mask).as_py():
             return array
-        subset = array.filter(dirty)
-        fixed = _normalize_arrow(self, subset, self._normalize_ascii_array)
-        return pc.replace_with_mask(array, dirty, fixed)
+        subset = array.filter(mask)
+        # A few strings are cheaper in Python than the fixed cost of the vectorized kernels.
+        kernel = self._normalize_ascii_array if len(subset) > _KERNEL_MIN_ROWS else None
+        fixed = _normalize_arrow(self, subset, kernel)
+        return pc.replace_with_mask(array, mask, fixed)
+
+
+#: Below this many strings to fix, the Python path beats the vectorized kernels' fixed cost.
+_KERNEL_MIN_ROWS = 64
+_MARK_TABLES: dict[tuple, bytes] = {}
+
+
+def _mark_table(lower_case: bool, digits_to_zero: bool, punctuation: str, remove_non_printing: bool) -> bytes:
+    """``bytes.translate`` table for :meth:`TextNormalizer.scan`: 0 clean, 1 needs work, 2 punctuation (split)."""
+    key = (lower_case, digits_to_zero, punctuation, remove_non_printing)
+    if key not in _MARK_TABLES:
+        table = bytearray(256)
+        for c in range(128, 256):  # non-ASCII: the Python path decides
+            table[c] = 1
+        for c in range(128):  # whitespace other than the space always changes (becomes a space)
+            if chr(c).isspace() and c != 32:
+                table[c] = 1
+        if remove_non_printing:
+            for c in _NON_PRINTING:
+                if c < 128:
+                    table[c] = 1
+        if lower_case:
+            for c in range(ord("A"), ord("Z") + 1):
+                table[c] = 1
+        if digits_to_zero:
+            for c in range(ord("1"), ord("9") + 1):
+                table[c] = 1
+        if punctuation in ("split", "remove"):
+            for c in _ASCII_PUNCT:
+                table[ord(c)] = 2 if punctuation == "split" else 1
+        _MARK_TABLES[key] = bytes(table)
+    return _MARK_TABLES[key]
 
 
 _BYTE_TABLES: dict[tuple[bool, bool], bytes] = {}
@@ -367,12 +443,18 @@ class CallableNormalizer:
             )
         return _collapse_whitespace(out)
 
-    def dirty_mask(self, array: pa.Array | pa.ChunkedArray) -> pa.BooleanArray:
-        """Every non-null string may change (a user function cannot be inspected)."""
+    def scan(self, array: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+        """Every non-null string may change (a user function cannot be inspected); spaces are not counted."""
         array = _as_string_array(array)
-        return pc.fill_null(pc.is_valid(array), False)
+        dirty = pc.fill_null(pc.is_valid(array), False).to_numpy(zero_copy_only=False)
+        return dirty, np.zeros(len(array), dtype=np.int64)
 
-    def normalize_array(self, array: pa.Array | pa.ChunkedArray, *, dirty: pa.BooleanArray | None = None) -> pa.Array:
+    def dirty_mask(self, array: pa.Array | pa.ChunkedArray) -> pa.BooleanArray:
+        return pa.array(self.scan(array)[0], type=pa.bool_())
+
+    def normalize_array(
+        self, array: pa.Array | pa.ChunkedArray, *, dirty: np.ndarray | pa.BooleanArray | None = None
+    ) -> pa.Array:
         return _normalize_arrow(self, array, None)
 
     def to_config(self) -> dict[str, Any]:

@@ -123,7 +123,8 @@ def test_model_with_a_task_head_uses_its_base_model(encoder):
     from transformers.utils import logging
 
     logging.set_verbosity_error()
-    head_model = AutoModelForSequenceClassification.from_pretrained(resolve_model_name("all-MiniLM-L6-v2"), num_labels=2)
+    path = resolve_model_name("all-MiniLM-L6-v2")
+    head_model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=2)
     vectors = TextEmbedder(head_model, encoder[1], pooling="cls", normalize=False).embed(TEXTS[:3])
     expected = TextEmbedder(encoder[0], encoder[1], pooling="cls", normalize=False).embed(TEXTS[:3])
     np.testing.assert_allclose(vectors, expected, atol=1e-5)

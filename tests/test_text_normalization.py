@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dprune import text_normalization
 from dprune.text_normalization import (
     NORMALIZER_PRESETS,
     PUNCTUATION_MODES,
@@ -135,6 +136,13 @@ _NORMALIZERS = st.builds(
 def test_arrow_path_equals_python_path(normalizer, texts):
     expected = [normalizer(t) for t in texts]
     assert normalizer.normalize_array(pa.array(texts, pa.string())).to_pylist() == expected
+    # Force the vectorized ASCII kernels (normally used only for larger batches).
+    default = text_normalization._KERNEL_MIN_ROWS
+    text_normalization._KERNEL_MIN_ROWS = 0
+    try:
+        assert normalizer.normalize_array(pa.array(texts, pa.large_string())).to_pylist() == expected
+    finally:
+        text_normalization._KERNEL_MIN_ROWS = default
 
 
 @settings(max_examples=200, deadline=None)
@@ -146,3 +154,22 @@ def test_idempotent_and_clean_text_passes_through(normalizer, text):
     assert normalizer.normalize_array(pa.array([once])).to_pylist() == [once]
     # Single spaces only: Python's split and KenLM's whitespace tokenization agree on words.
     assert once == " ".join(once.split())
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(normalizer=_NORMALIZERS, texts=st.lists(st.one_of(_TEXT, st.none()), min_size=1, max_size=10),
+       large=st.booleans(), cut=st.integers(0, 3))
+def test_scan_is_exact_about_clean_strings_and_counts_spaces(normalizer, texts, large, cut):
+    # Mix in already-normalized strings so that clean ones are common, and scan a slice.
+    texts = texts + [None if t is None else normalizer(t) for t in texts]
+    array = pa.array(texts, pa.large_string() if large else pa.string()).slice(min(cut, len(texts) - 1))
+    values = array.to_pylist()
+    dirty, spaces = normalizer.scan(array)
+    assert spaces.tolist() == [0 if t is None else t.count(" ") for t in values]
+    for text, is_dirty in zip(values, dirty):
+        if text is None:
+            assert not is_dirty
+        elif not is_dirty:
+            assert normalizer(text) == text
+        elif text.isascii():
+            assert normalizer(text) != text  # ASCII strings are flagged only when they change

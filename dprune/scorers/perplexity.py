@@ -38,9 +38,11 @@ library's ``KeyError`` naming the columns; the default normalizer and formula ar
 CCNet-style ones above.
 
 Scoring streams over Arrow record batches of the text column (memory does not
-grow with the dataset), normalizes ASCII text with vectorized Arrow kernels and
-runs in ``num_proc`` processes. :meth:`PerplexityScorer.score_to_store` writes
-the scores as a sharded, resumable store artifact.
+grow with the dataset), finds the strings that need normalizing with one
+vectorized scan per batch (already-normalized text passes through), hands KenLM
+UTF-8 bytes straight from Arrow, and runs in ``num_proc`` processes.
+:meth:`PerplexityScorer.score_to_store` writes the scores as a sharded, resumable
+store artifact.
 """
 
 from __future__ import annotations
@@ -72,6 +74,9 @@ FORMULAS = ("ccnet", "kenlm", "original")
 PERPLEXITY_STAGE = "perplexity"
 PERPLEXITY_STAGE_VERSION = 1
 _MAX_SHOWN_POSITIONS = 20
+# Up to this many strings of a batch that need normalizing are fixed one by one in Python;
+# more go through the vectorized normalizer.
+_PATCH_MAX_ROWS = 64
 # (path, mtime_ns, size) -> sha256 of the model file, so keys do not re-hash a big model.
 _MODEL_HASHES: dict[tuple, str] = {}
 
@@ -230,24 +235,36 @@ class PerplexityScorer(Scorer):
                 raise self._none_error(positions)
             array = pc.fill_null(array, "")
         normalizer = self._get_normalizer()
-        dirty = normalizer.dirty_mask(array)
-        parents = None
-        if not pc.any(dirty).as_py():
-            normalized = array  # already normalized, hence no newline either
-        else:
-            units = array
-            if self.formula == "ccnet" and pc.any(pc.match_substring(array.filter(dirty), "\n")).as_py():
+        units, parents = array, None
+        dirty, spaces = normalizer.scan(units)
+        if self.formula == "ccnet" and dirty.any():
+            # Only strings that are not already normalized can contain a newline.
+            if pc.any(pc.match_substring(units.filter(pa.array(dirty)), "\n")).as_py():
                 lists = pc.split_pattern(array, "\n")
                 parents = pc.list_parent_indices(lists).to_numpy()
                 units = pc.list_flatten(lists)
-                dirty = None
-            normalized = normalizer.normalize_array(units, dirty=dirty)
-        lengths = pc.binary_length(normalized).to_numpy(zero_copy_only=False)
+                dirty, spaces = normalizer.scan(units)
+        # KenLM takes UTF-8 bytes as they are (a str would be encoded on every call).
+        binary = pa.large_binary() if pa.types.is_large_string(units.type) else pa.binary()
+        positions = np.flatnonzero(dirty)
+        if positions.size > _PATCH_MAX_ROWS:
+            mask = pa.array(dirty)
+            normalized = normalizer.normalize_array(units, dirty=mask)
+            spaces = spaces.copy()
+            spaces[dirty] = _space_counts(normalized.filter(mask))
+            texts = normalized.cast(binary).to_pylist()
+            lengths = pc.binary_length(normalized).to_numpy(zero_copy_only=False)
+        else:
+            # Few strings to fix (the common case): patch them in Python, keep the rest as is.
+            texts = units.cast(binary).to_pylist()
+            lengths = pc.binary_length(units).to_numpy(zero_copy_only=False).copy()
+            spaces = spaces.copy()
+            for i in positions.tolist():
+                fixed = normalizer(texts[i].decode("utf-8")).encode("utf-8")
+                texts[i], lengths[i], spaces[i] = fixed, len(fixed), fixed.count(b" ")
         nonempty = lengths > 0
         # Normalized text has single spaces between words: words = spaces + 1.
-        words = np.where(nonempty, _space_counts(normalized) + 1, 0)
-        # KenLM takes UTF-8 bytes as they are (a str would be encoded on every call).
-        texts = normalized.cast(pa.large_binary() if pa.types.is_large_string(normalized.type) else pa.binary()).to_pylist()
+        words = np.where(nonempty, spaces + 1, 0)
         score = self._get_model().score
         if nonempty.all():
             logp = np.fromiter(map(score, texts), dtype=np.float64, count=len(texts))

@@ -207,6 +207,20 @@ def test_spawned_workers_reload_the_model(model, reviews, monkeypatch):
     np.testing.assert_array_equal(got, PerplexityScorer(model).compute_scores(small))
 
 
+def test_patch_and_vectorized_normalization_paths_agree(model, held_out, monkeypatch):
+    from dprune.scorers import perplexity
+
+    texts = held_out[:150] + ["Ünïcode “quotes” — here", "two\nlines", "", "already clean ."]
+    lm = kenlm.Model(model)
+    normalize = TextNormalizer()
+    expected = [lm.perplexity(normalize(t)) if normalize(t) else np.inf for t in texts[:-3]]
+    for limit in (0, 10_000):  # everything vectorized / everything patched in Python
+        monkeypatch.setattr(perplexity, "_PATCH_MAX_ROWS", limit)
+        got = PerplexityScorer(model, formula="kenlm").score_texts(texts)
+        np.testing.assert_allclose(got[:-3], expected, rtol=1e-10)
+        assert np.isinf(got[-2]) and got[-1] == pytest.approx(lm.perplexity("already clean ."), rel=1e-10)
+
+
 def test_large_strings_and_chunked_columns(model, held_out):
     from datasets import concatenate_datasets
 
