@@ -97,6 +97,9 @@ def _looks_like_model(value: Any) -> bool:
     return callable(getattr(value, "parameters", None)) and callable(getattr(value, "forward", None))
 
 
+#: Model config fields that settle the embedding settings.
+_CONFIG_FIELDS = ("max_position_embeddings", "hidden_size", "d_model", "is_encoder_decoder")
+
 # --------------------------------------------------------------------------- loading
 @functools.lru_cache(maxsize=4)
 def _load_cached(path: str) -> tuple[Any, Any]:
@@ -193,6 +196,16 @@ def _sentence_transformers_files(source: str | None) -> dict[str, Any]:
     if isinstance(sbert, dict):
         out["sbert"] = sbert
     return out
+
+
+def _read_json(folder: str, name: str) -> dict[str, Any]:
+    """A JSON object file of a model folder, or ``{}`` when it is absent."""
+    path = os.path.join(folder, name)
+    if not os.path.isfile(path):
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        data = json.load(handle)
+    return data if isinstance(data, dict) else {}
 
 
 def _pooling_from_config(config: dict, source: str) -> str:
@@ -294,6 +307,7 @@ class TextEmbedder:
         self.progress = progress
         self._owner = owner or type(self).__name__
         self._resolved: dict[str, Any] | None = None
+        self._described: dict[str, Any] | None = None
         params = {"model": model, "tokenizer": tokenizer, "pooling": pooling, "max_length": max_length,
                   "normalize": normalize, "batch_size": batch_size, "device": device, "precision": precision,
                   "progress": progress}
@@ -303,10 +317,80 @@ class TextEmbedder:
     # ------------------------------------------------------------ pickling
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["_resolved"] = None  # reloaded lazily (the default model comes from the process cache)
+        state["_resolved"] = state["_described"] = None  # reloaded lazily (the default model comes from the process cache)
         return state
 
     # ------------------------------------------------------------ resolution
+    def _model_folder(self) -> str | None:
+        """The local folder of a model given by path or name (``None`` when it is an object or a hub name)."""
+        if self.model is not None and not isinstance(self.model, (str, os.PathLike)):
+            return None
+        source = resolve_model_name(DEFAULT_MODEL if self.model is None else os.fspath(self.model))
+        return source if os.path.isdir(source) else None
+
+    def _describe(self) -> dict[str, Any]:
+        """Source, identity handles and the settings that determine the vectors.
+
+        For a model in a local folder they come from its config files, without loading
+        the weights: checking whether a cached artifact exists stays cheap.
+        """
+        if self._described is not None:
+            return self._described
+        folder = self._model_folder()
+        if folder is None:
+            return self._resolve()
+        import torch
+
+        tokenizer = self.tokenizer
+        if tokenizer is None:
+            tokenizer_id: Any = "model"
+            tokenizer_max = _read_json(folder, "tokenizer_config.json").get("model_max_length")
+        elif isinstance(tokenizer, (str, os.PathLike)):
+            tokenizer_path = resolve_model_name(os.fspath(tokenizer))
+            tokenizer_id = ("path", tokenizer_path)
+            tokenizer_max = (_read_json(tokenizer_path, "tokenizer_config.json").get("model_max_length")
+                             if os.path.isdir(tokenizer_path) else _load_tokenizer_cached(tokenizer_path).model_max_length)
+        else:
+            tokenizer_id, tokenizer_max = None, getattr(tokenizer, "model_max_length", None)
+        config = _read_json(folder, "config.json")
+        self._described = {
+            "source": folder, "model_id": ("path", folder), "tokenizer_id": tokenizer_id,
+            **self._settings_from(folder, config, tokenizer_max, self._choose_device(None, torch)),
+        }
+        return self._described
+
+    def _settings_from(self, source: str | None, config: dict[str, Any], tokenizer_max: Any, device: Any) -> dict:
+        """Pooling, normalization, max_length, device and precision from the model's files and config."""
+        st = _sentence_transformers_files(source)
+        pooling = self.pooling
+        if pooling == "auto":
+            pooling = _pooling_from_config(st["pooling"], source) if isinstance(st.get("pooling"), dict) else "mean"
+        normalize = self.normalize if self.normalize is not None else bool(st.get("normalize", False))
+        pos_max = config.get("max_position_embeddings")
+        max_length = self.max_length
+        if max_length is None:
+            candidates = []
+            sbert_max = (st.get("sbert") or {}).get("max_seq_length")
+            if isinstance(sbert_max, int) and sbert_max > 0:
+                candidates.append(sbert_max)
+            else:
+                if isinstance(tokenizer_max, int) and 0 < tokenizer_max < 100_000:
+                    candidates.append(tokenizer_max)
+                if isinstance(pos_max, int) and pos_max > 0:
+                    candidates.append(pos_max)
+            max_length = min(candidates) if candidates else 512
+        if isinstance(pos_max, int) and 0 < pos_max < max_length:
+            raise ValueError(
+                f"The 'max_length' parameter of {self._owner} is {max_length} but the model has only {pos_max} "
+                f"positions (config.max_position_embeddings). Use max_length <= {pos_max}."
+            )
+        precision = self.precision
+        if precision == "auto":
+            precision = "float16" if device.type == "cuda" else "float32"
+        return {"pooling": pooling, "normalize": normalize, "max_length": int(max_length), "device": device,
+                "precision": precision, "dim": config.get("hidden_size") or config.get("d_model"),
+                "encoder_decoder": bool(config.get("is_encoder_decoder", False))}
+
     def _resolve(self) -> dict[str, Any]:
         if self._resolved is not None:
             return self._resolved
@@ -341,47 +425,22 @@ class TextEmbedder:
             tokenizer = _load_tokenizer_cached(tokenizer_path)
             tokenizer_id = ("path", tokenizer_path)
 
-        st = _sentence_transformers_files(source)
-        pooling = self.pooling
-        if pooling == "auto":
-            pooling = _pooling_from_config(st["pooling"], source) if isinstance(st.get("pooling"), dict) else "mean"
-        normalize = self.normalize if self.normalize is not None else bool(st.get("normalize", False))
-        max_length = self.max_length
-        if max_length is None:
-            candidates = []
-            sbert_max = (st.get("sbert") or {}).get("max_seq_length")
-            if isinstance(sbert_max, int) and sbert_max > 0:
-                candidates.append(sbert_max)
-            else:
-                tok_max = getattr(tokenizer, "model_max_length", None)
-                if isinstance(tok_max, int) and 0 < tok_max < 100_000:
-                    candidates.append(tok_max)
-                pos_max = getattr(getattr(model, "config", None), "max_position_embeddings", None)
-                if isinstance(pos_max, int) and pos_max > 0:
-                    candidates.append(pos_max)
-            max_length = min(candidates) if candidates else 512
-        pos_max = getattr(getattr(model, "config", None), "max_position_embeddings", None)
-        if isinstance(pos_max, int) and 0 < pos_max < max_length:
-            raise ValueError(
-                f"The 'max_length' parameter of {self._owner} is {max_length} but the model has only {pos_max} "
-                f"positions (config.max_position_embeddings). Use max_length <= {pos_max}."
-            )
-
-        device = self._choose_device(model, torch)
-        precision = self.precision
-        if precision == "auto":
-            precision = "float16" if device.type == "cuda" else "float32"
-        if getattr(getattr(model, "config", None), "is_encoder_decoder", False) and hasattr(model, "get_encoder"):
+        if self._model_folder() is not None:
+            described = self._describe()
+        else:
+            config = getattr(model, "config", None)
+            config_values = {name: getattr(config, name, None) for name in _CONFIG_FIELDS}
+            described = {
+                "source": source, "model_id": model_id, "tokenizer_id": tokenizer_id,
+                **self._settings_from(source, config_values, getattr(tokenizer, "model_max_length", None),
+                                      self._choose_device(model, torch)),
+            }
+        if described["encoder_decoder"] and hasattr(model, "get_encoder"):
             encoder = model.get_encoder()  # T5, BART ...: the encoder stack alone
         else:
             encoder = getattr(model, "base_model", model)  # a model with a task head: its base model
-        dim = getattr(getattr(model, "config", None), "hidden_size", None) or getattr(
-            getattr(model, "config", None), "d_model", None)
-        self._resolved = {
-            "model": model, "encoder": encoder, "tokenizer": tokenizer, "source": source,
-            "model_id": model_id, "tokenizer_id": tokenizer_id, "pooling": pooling, "normalize": normalize,
-            "max_length": int(max_length), "device": device, "precision": precision, "dim": dim,
-        }
+        self._resolved = {**described, "model": model, "encoder": encoder, "tokenizer": tokenizer}
+        self._described = self._resolved
         return self._resolved
 
     def _choose_device(self, model: Any, torch: Any) -> Any:
@@ -390,7 +449,7 @@ class TextEmbedder:
             if device.type == "cuda" and device.index is None:
                 device = torch.device("cuda", torch.cuda.current_device())
             return device
-        param = next(iter(model.parameters()), None)
+        param = None if model is None else next(iter(model.parameters()), None)
         if param is not None and param.device.type != "cpu":
             return param.device
         if torch.cuda.is_available():
@@ -402,15 +461,16 @@ class TextEmbedder:
 
     def settings(self) -> dict[str, Any]:
         """The resolved settings that determine the vectors (pooling, normalize, max_length, precision)."""
-        r = self._resolve()
+        r = self._describe()
         return {"pooling": r["pooling"], "normalize": r["normalize"], "max_length": r["max_length"],
                 "precision": r["precision"]}
 
     def identity(self) -> dict[str, str]:
         """Identity of the model and tokenizer for cache keys (a hash of their weights/vocabulary)."""
-        r = self._resolve()
-        for key, obj, hash_object in (("model_id", r["model"], _object_identity),
-                                      ("tokenizer_id", r["tokenizer"], _tokenizer_identity)):
+        r = self._describe()
+        # None marks an object the user passed: hashed from its weights / vocabulary.
+        for key, obj, hash_object in (("model_id", self.model, _object_identity),
+                                      ("tokenizer_id", self.tokenizer, _tokenizer_identity)):
             value = r[key]
             if value is None:
                 r[key] = hash_object(obj)

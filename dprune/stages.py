@@ -24,7 +24,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -209,16 +209,20 @@ def perplexity_stage(
     score_column: str = "perplexity",
     shard_rows: int = 100_000,
     shards: Sequence[int] | None = None,
+    on_shard: Callable[[int, int, int], None] | None = None,
     **options: Any,
 ) -> ArtifactRef | None:
     """Perplexity of every text under the KenLM model (sharded and resumable).
 
-    With ``shards``, compute only those shards and return None.
+    With ``shards``, compute only those shards and return None. ``on_shard(index, start,
+    stop)`` is called after each shard this call computed.
     """
     scorer = PerplexityScorer(store.local_file(lm_ref, LM_MODEL_FILE), text_column=text_column,
                               score_column=score_column, **options)
+    progress = None if on_shard is None else (lambda shard: on_shard(shard.index, shard.start, shard.stop))
     ref = scorer.score_to_store(
-        store.read(dataset_ref), store, parents=[dataset_ref, lm_ref], shard_size=shard_rows, shards=shards
+        store.read(dataset_ref), store, parents=[dataset_ref, lm_ref], shard_size=shard_rows, shards=shards,
+        progress=progress,
     )
     if shards is not None:
         return None

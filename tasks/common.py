@@ -8,8 +8,9 @@ turned off so a deleted or corrupted artifact is never returned stale.
 from __future__ import annotations
 
 from functools import partial
+from typing import Any, Callable
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from dprune.store import ArtifactRef, ArtifactStore
@@ -31,3 +32,12 @@ def shard_indices(dataset_ref: ArtifactRef, shard_rows: int) -> list[int]:
     """Shard numbers of a row-sharded stage over the dataset (from its manifest's row count)."""
     rows = store_of(dataset_ref).manifest(dataset_ref)["num_rows"]
     return list(range(max(1, -(-rows // shard_rows))))
+
+
+def run_shard(stage: Callable[..., Any], what: str, shard: int, *args: Any, **options: Any) -> int:
+    """Run a sharded ``stage`` for one shard and log whether it computed it or found it committed."""
+    computed: list[int] = []
+    stage(*args, shards=[shard], on_shard=lambda index, start, stop: computed.append(index), **options)
+    state = "computed" if shard in computed else "already in the store"
+    get_run_logger().info("%s shard %d %s", what, shard, state)
+    return shard

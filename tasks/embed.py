@@ -8,7 +8,7 @@ from prefect import get_run_logger
 
 from dprune.stages import embed_stage
 from dprune.store import ArtifactRef
-from tasks.common import stage_task, store_of
+from tasks.common import run_shard, stage_task, store_of
 
 
 @stage_task(name="embed-shard")
@@ -17,9 +17,8 @@ def embed_shard_task(
 ) -> int:
     """Embed one shard (a no-op when it, or the whole artifact, is already committed)."""
     store = store_of(dataset_ref, reuse_only=reuse_only)
-    embed_stage(store, dataset_ref, text_column=text_column, shards=[shard], progress=False, **options)
-    get_run_logger().info("embedding shard %d done", shard)
-    return shard
+    return run_shard(embed_stage, "embedding", shard, store, dataset_ref, text_column=text_column, progress=False,
+                     **options)
 
 
 @stage_task(name="embed")

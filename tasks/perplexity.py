@@ -8,7 +8,7 @@ from prefect import get_run_logger
 
 from dprune.stages import perplexity_stage
 from dprune.store import ArtifactRef
-from tasks.common import stage_task, store_of
+from tasks.common import run_shard, stage_task, store_of
 
 
 @stage_task(name="perplexity-shard")
@@ -16,9 +16,8 @@ def perplexity_shard_task(
     dataset_ref: ArtifactRef, lm_ref: ArtifactRef, shard: int, reuse_only: bool = False, **options: Any
 ) -> int:
     """Score one shard (a no-op when it, or the whole artifact, is already committed)."""
-    perplexity_stage(store_of(dataset_ref, reuse_only=reuse_only), dataset_ref, lm_ref, shards=[shard], **options)
-    get_run_logger().info("perplexity shard %d done", shard)
-    return shard
+    store = store_of(dataset_ref, reuse_only=reuse_only)
+    return run_shard(perplexity_stage, "perplexity", shard, store, dataset_ref, lm_ref, **options)
 
 
 @stage_task(name="perplexity")

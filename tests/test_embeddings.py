@@ -69,6 +69,19 @@ def test_default_settings_follow_the_sentence_transformers_config():
     assert embedder.dimension == 384
 
 
+@pytest.mark.parametrize("options", [{}, {"pooling": "cls", "max_length": 64}, {"tokenizer": "all-MiniLM-L6-v2"}])
+def test_cache_identity_of_a_model_folder_needs_no_weights(options):
+    """Settings and identity of a model in a local folder come from its files; loading it changes neither."""
+    light = TextEmbedder(**options)
+    described = (light.settings(), light.identity())
+    assert light._resolved is None, "the weights must not be loaded to compute a cache key"
+    loaded = TextEmbedder(**options)
+    loaded.embed(["one text"])
+    assert (loaded.settings(), loaded.identity()) == described
+    with pytest.raises(ValueError, match="max_length"):
+        TextEmbedder(max_length=4096).settings()
+
+
 @pytest.mark.parametrize("pooling,normalize", [("mean", True), ("cls", False), ("max", False)])
 def test_batched_equals_unbatched_reference_in_input_order(encoder, pooling, normalize):
     model, tokenizer = encoder
