@@ -139,11 +139,21 @@ def _short_repr(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+class MissingColumnError(KeyError, ValueError):
+    """A dataset lacks a column a component needs.
+
+    Both a ``KeyError`` and, as in the original dPrune, a ``ValueError``.
+    """
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
 def require_columns(dataset: Dataset, columns: Sequence[str], *, owner: str) -> None:
-    """Raise ``KeyError`` naming the missing columns, the ones present and the fix."""
+    """Raise :class:`MissingColumnError` naming the missing columns, the ones present and the fix."""
     missing = [c for c in columns if c not in dataset.column_names]
     if missing:
-        raise KeyError(
+        raise MissingColumnError(
             f"{owner} needs column(s) {missing} but the dataset has {dataset.column_names}. "
             f"Pass the right column name to {owner} or add the column to the dataset."
         )

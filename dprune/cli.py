@@ -163,7 +163,12 @@ def _kenlm(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dprune`` console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "kenlm":  # options before the kenlm command word (e.g. --help) are its own
+        args.kenlm_args = extra + args.kenlm_args
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.func(args) or 0)
     except (StoreError, ValueError) as exc:

@@ -40,6 +40,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dprune.base import MissingColumnError
 from dprune.labels import LabelMapping
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -378,7 +379,7 @@ class Dynamics:
         example_ids = self.example_ids()
         if self.id_column is not None:
             if id_column is None or id_column not in dataset.column_names:
-                raise KeyError(
+                raise MissingColumnError(
                     f"{owner} aligns rows by id: the dynamics were recorded by {self.id_column!r} but the dataset "
                     f"has no column {id_column!r} (it has {dataset.column_names}). Score the dataset that was "
                     "trained on, with its id column."

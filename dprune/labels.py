@@ -26,6 +26,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from datasets import ClassLabel, Dataset
 
+from dprune.base import MissingColumnError
+
 __all__ = ["LabelMapping", "encode_labels", "label_array"]
 
 _KINDS = ("class_label", "int", "str", "bool")
@@ -128,7 +130,7 @@ def _as_int_ids(array: np.ndarray, column: str) -> np.ndarray:
 def label_array(dataset: Dataset, label_column: str, *, owner: str = "dprune") -> pa.Array:
     """The label column as one Arrow array (index mappings honoured), with clear errors."""
     if not isinstance(label_column, str) or label_column not in dataset.column_names:
-        raise KeyError(
+        raise MissingColumnError(
             f"{owner} needs a label column {label_column!r} but the dataset has {dataset.column_names}. "
             "Pass label_column=<the column holding class labels>, or add labels to the dataset."
         )

@@ -39,6 +39,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dprune.base import MissingColumnError
 from dprune.text_normalization import NormalizerSpec, normalizer_config, resolve_normalizer
 
 __all__ = [
@@ -208,7 +209,7 @@ def corpus_fingerprint(
 
 def _check_text_column(dataset: Any, text_column: str) -> None:
     if text_column not in dataset.column_names:
-        raise KeyError(
+        raise MissingColumnError(
             f"The corpus has no column {text_column!r} (parameter 'text_column'); its columns are "
             f"{dataset.column_names}. Pass text_column=<the column holding the text>."
         )

@@ -31,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 from datasets import Dataset
 
+from dprune.base import MissingColumnError
 from dprune.dynamics import DYNAMICS_STAGE, Dynamics, _records_table, batch_dynamics, dynamics_schema
 from dprune.labels import LabelMapping, encode_labels
 
@@ -83,7 +84,7 @@ def _embedding_matrix(dataset: Dataset, embeddings: Any, owner: str) -> np.ndarr
     """A float32 (n, d) matrix from an array or the name of a dataset column of vectors."""
     if isinstance(embeddings, str):
         if embeddings not in dataset.column_names:
-            raise KeyError(
+            raise MissingColumnError(
                 f"{owner}: embeddings={embeddings!r} names no column of the dataset (it has {dataset.column_names}). "
                 "Pass a numpy array of shape (n_rows, dim) or the name of a column of vectors."
             )
@@ -357,7 +358,7 @@ def finetune_dynamics(
     if len(dataset) == 0:
         raise ValueError(f"{owner} got an empty dataset (0 rows).")
     if text_column not in dataset.column_names:
-        raise KeyError(f"{owner} needs a text column {text_column!r} but the dataset has {dataset.column_names}.")
+        raise MissingColumnError(f"{owner} needs a text column {text_column!r} but the dataset has {dataset.column_names}.")
     for name, value in (("epochs", epochs), ("batch_size", batch_size), ("max_length", max_length)):
         _check_positive_int(name, value, owner)
     seeds = _as_seeds(seeds, owner)
@@ -565,7 +566,7 @@ def _embeddings_from_artifact(store, ref, dataset, id_column, embedding_column) 
 
     stored = store.read(ref)
     if embedding_column not in stored.column_names:
-        raise KeyError(
+        raise MissingColumnError(
             f"Embeddings artifact {ref.name} has no column {embedding_column!r} (it has {stored.column_names}); "
             "pass embedding_column=<the vector column>."
         )

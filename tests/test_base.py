@@ -81,6 +81,9 @@ def test_several_scorers_coexist_under_their_own_columns(texts):
 def test_missing_column_names_the_column_and_the_fix(texts):
     with pytest.raises(KeyError, match=r"review.*\['text'\].*text_column|review"):
         LengthScorer(text_column="review").score(texts)
+    with pytest.raises(ValueError) as caught:  # what the original dPrune raised
+        LengthScorer(text_column="review").score(texts)
+    assert str(caught.value).startswith("LengthScorer needs column(s) ['review']")
 
 
 def test_empty_dataset_is_rejected(texts):

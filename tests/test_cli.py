@@ -100,3 +100,13 @@ def test_bad_arguments(store, capsys):
     with pytest.raises(SystemExit):
         main([])
     assert "store" in build_parser().format_help()
+    with pytest.raises(SystemExit) as exc:
+        main(["store", "ls", "--no-such-option"])
+    assert exc.value.code == 2 and "--no-such-option" in capsys.readouterr().err
+
+
+def test_kenlm_command_forwards_its_arguments(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["kenlm", "--help"])
+    assert exc.value.code == 0 and "lmplz" in capsys.readouterr().out
+    assert main(["kenlm", "deps"]) == 0

@@ -34,7 +34,7 @@ Differences from the original ``PerplexityScorer``: ``text_column`` defaults to
 ``"text"``; the constructor does no I/O, so a missing or broken model file is reported
 when scoring starts (``FileNotFoundError`` / :class:`~dprune.lm_training.KenLMModelError`,
 no longer "file not found" for every failure); a missing text column raises the
-library's ``KeyError`` naming the columns; the default normalizer and formula are the
+library's :class:`~dprune.base.MissingColumnError` (a ``KeyError`` and a ``ValueError``) naming the columns; the default normalizer and formula are the
 CCNet-style ones above.
 
 Scoring streams over Arrow record batches of the text column (memory does not
