@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+from pathlib import Path
 from typing import Sequence
 
 from prefect import get_run_logger
-from prefect.artifacts import create_link_artifact, create_table_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
 from dprune.report import summary_rows
 from dprune.stages import report_stage
@@ -35,5 +37,18 @@ def report_task(
     create_link_artifact(
         key="dprune-report", link=paths.html.resolve().as_uri(), link_text="dPrune selection report",
     )
+    create_markdown_artifact(
+        key="dprune-report-figures", markdown=figures_markdown(paths.figures),
+        description="The report's figures (embedded PNG).",
+    )
     get_run_logger().info("report -> %s", paths.html)
     return str(paths.html)
+
+
+def figures_markdown(figures: Sequence[Path]) -> str:
+    """Markdown showing each PNG figure inline (as a data URI, so the Prefect UI needs no file access)."""
+    parts = []
+    for figure in figures:
+        data = base64.b64encode(Path(figure).read_bytes()).decode("ascii")
+        parts.append(f"### {Path(figure).stem.replace('_', ' ')}\n\n![{Path(figure).stem}](data:image/png;base64,{data})")
+    return "\n\n".join(parts) or "No figures."

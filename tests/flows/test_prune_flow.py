@@ -42,6 +42,12 @@ def test_flow_writes_outputs_and_reprune_reuses_scores(prefect_server, reviews_f
     manifest = json.loads(Path(outputs["kept_ids"]).read_text())
     assert sorted(manifest["kept_row_ids"]) == sorted(kept["row_id"])
     assert Path(outputs["report"]).exists() and Path(outputs["parquet"]).stat().st_size > 0
+    from prefect.artifacts import Artifact
+
+    figures = Artifact.get("dprune-report-figures")
+    assert figures is not None and figures.data.count("data:image/png;base64,") == len(
+        list(Path(outputs["report"]).parent.glob("*.png")))
+    assert Artifact.get("dprune-selection") is not None
 
     store = ArtifactStore(store_root)
     before = {(a["stage"], a["key"]): a["created"] for a in store.ls() if a["complete"]}
