@@ -1,7 +1,8 @@
 """What a prune kept and dropped: a summary table and an HTML report with figures.
 
 :func:`selection_summary` gives the numbers (rows kept per class and per
-cluster, score cut-offs); :func:`write_report` adds the pictures a user
+cluster, and per flipped/clean label when the labels were flipped on purpose by
+:mod:`dprune.noise`; score cut-offs); :func:`write_report` adds the pictures a user
 looks at before trusting a cut: score histograms with the cut lines, the data
 map (confidence against variability) when training dynamics are present,
 retention bars, and the most extreme kept and dropped examples.
@@ -18,6 +19,7 @@ import numpy as np
 from datasets import Dataset
 
 from dprune.base import column_to_numpy
+from dprune.noise import FLIPPED_COLUMN
 
 #: Data-map columns, under the flow's names or plain ones.
 DATA_MAP_COLUMNS = {
@@ -26,6 +28,8 @@ DATA_MAP_COLUMNS = {
     "correctness": ("data_map_correctness", "correctness"),
 }
 EXAMPLES_PER_TABLE = 5
+#: Summary keys of the retention groups and their names in tables and figures.
+RETENTION_GROUPS = (("by_class", "class"), ("by_cluster", "cluster"), ("by_flipped", "flipped label"))
 
 
 def _float_columns(dataset: Dataset, exclude: Sequence[str]) -> list[str]:
@@ -59,8 +63,8 @@ def selection_summary(
     Returns
     -------
     dict
-        ``rows``, ``kept``, ``by_class`` and ``by_cluster`` (rows and kept per
-        group, when the columns exist) and ``scores``: per score column the
+        ``rows``, ``kept``, ``by_class``, ``by_cluster`` and ``by_flipped`` (rows and
+        kept per group, when the columns exist) and ``scores``: per score column the
         range of kept and dropped values, which shows where the cut fell.
     """
     kept_mask = np.zeros(len(scored), dtype=bool)
@@ -68,7 +72,7 @@ def selection_summary(
     if score_columns is None:
         score_columns = _float_columns(scored, exclude=[label_column or "", cluster_column or ""])
     summary: dict[str, Any] = {"rows": len(scored), "kept": int(kept_mask.sum()), "scores": {}}
-    for key, column in (("by_class", label_column), ("by_cluster", cluster_column)):
+    for key, column in (("by_class", label_column), ("by_cluster", cluster_column), ("by_flipped", FLIPPED_COLUMN)):
         if column and column in scored.column_names:
             summary[key] = _retention(column_to_numpy(scored, column), kept_mask)
     for column in score_columns:
@@ -85,7 +89,7 @@ def selection_summary(
 def summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """The summary as flat table rows (for a Prefect table artifact or Markdown)."""
     rows = [{"what": "all rows", "group": "", "rows": summary["rows"], "kept": summary["kept"]}]
-    for key, label in (("by_class", "class"), ("by_cluster", "cluster")):
+    for key, label in RETENTION_GROUPS:
         for entry in summary.get(key, []):
             rows.append({"what": label, "group": str(entry["group"]), "rows": entry["rows"], "kept": entry["kept"]})
     for column, entry in summary["scores"].items():
@@ -169,7 +173,7 @@ def write_report(
         ax.set_title("Data map")
         figures.append(_save(fig, output / "data_map.png", plt))
 
-    for key, label in (("by_class", "class"), ("by_cluster", "cluster")):
+    for key, label in RETENTION_GROUPS:
         entries = summary.get(key)
         if entries:
             fig, ax = plt.subplots(figsize=(max(4, 0.25 * len(entries) + 2), 3))
@@ -178,7 +182,7 @@ def write_report(
             ax.set_xlabel(label)
             ax.set_ylabel("kept fraction")
             ax.set_title(f"Retention per {label}")
-            figures.append(_save(fig, output / f"retention_{label}.png", plt))
+            figures.append(_save(fig, output / f"retention_{key.removeprefix('by_')}.png", plt))
 
     page = output / "report.html"
     page.write_text(_html(title, summary, figures, scored, kept_mask, text_column), encoding="utf-8")
