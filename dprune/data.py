@@ -438,7 +438,7 @@ def _finalize(ds: datasets.Dataset, where, text_column, label_column, id_column)
 def _checked_ids(ds: datasets.Dataset, column: str, where: str, what: str) -> pa.Array:
     """Return ``column`` as an int64 array after checking it holds unique integers."""
     arr = ds.select_columns([column]).with_format("arrow")[:][column].combine_chunks()
-    fix = f"convert it to unique integers (e.g. with ds.map), drop duplicate rows, or pass id_column=None to number rows by position"
+    fix = "convert it to unique integers (e.g. with ds.map), drop duplicate rows, or pass id_column=None to number rows by position"
     if not pa.types.is_integer(arr.type):
         raise ValueError(f"{what} of {where} has type {arr.type}; expected integers. To fix, {fix}.")
     if arr.null_count:
