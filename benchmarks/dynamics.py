@@ -5,7 +5,7 @@ What is measured, on the same data in the same process (wall time of ``trainer.t
 
 * **plain** -- fine-tuning all-MiniLM-L6-v2 (bundled, new classification head) with
   ``transformers.Trainer`` and no callback;
-* **ours** -- the same with :class:`dprune.callbacks.ForgettingCallback` attached
+* **ours** -- the same with :class:`dprune.dynamics.callback.ForgettingCallback` attached
   (``mode="forward"``): every presentation is recorded from the training forward pass;
 * **baseline** -- the same with ``ForgettingCallback(mode="predict")``, the original
   dPrune behaviour: a full prediction pass over the training set at the end of every
@@ -73,8 +73,8 @@ def main() -> None:
         TrainingArguments,
     )
 
-    from dprune.callbacks import ForgettingCallback
-    from dprune.data import load_dataset
+    from dprune.dynamics.callback import ForgettingCallback
+    from dprune.data.loading import load_dataset
     from dprune.models import resolve_model_name
 
     transformers.logging.set_verbosity_error()
@@ -177,7 +177,7 @@ def instrument_callback() -> list[float]:
     """
     import time as _time
 
-    from dprune import callbacks
+    from dprune.dynamics import callback as callbacks
 
     added = [0.0]
 

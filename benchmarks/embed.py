@@ -63,7 +63,7 @@ METHODS = ("original", "sentence_transformers", "ours_exact", "ours_fast")
 
 
 def load_texts(n: int) -> list[str]:
-    from dprune.data import load_dataset
+    from dprune.data.loading import load_dataset
 
     ds = load_dataset("rotten_tomatoes", split="train")
     if n > len(ds):
@@ -131,7 +131,7 @@ def worker(method: str, texts_file: str, out_file: str) -> dict:
         start = time.perf_counter()
         vectors = model.encode(texts, convert_to_numpy=True)
     elif method in ("ours_exact", "ours_fast"):
-        from dprune.embeddings import TextEmbedder
+        from dprune.text.embedding import TextEmbedder
 
         embedder = TextEmbedder(precision="float32" if method == "ours_exact" else "bfloat16", progress=False)
         embedder.embed(texts[:16])

@@ -58,7 +58,7 @@ def make_data(n: int, dim: int, k: int, seed: int) -> np.ndarray:
 
 
 def inertia_of(x: np.ndarray, centroids: np.ndarray) -> float:
-    from dprune.clustering import assign_clusters
+    from dprune.vectors.kmeans import assign_clusters
 
     _, distances = assign_clusters(x, centroids)
     d = distances.astype(np.float64)
@@ -69,7 +69,7 @@ def worker(method: str, data: str, k: int, seed: int) -> dict:
     import sklearn.cluster  # noqa: F401  (imports outside the timing)
     import torch  # noqa: F401
 
-    import dprune.clustering  # noqa: F401
+    import dprune.vectors.kmeans  # noqa: F401
 
     x = np.load(data)
     start = time.perf_counter()
@@ -80,7 +80,7 @@ def worker(method: str, data: str, k: int, seed: int) -> dict:
         seconds = time.perf_counter() - start
         centroids, n_iter = model.cluster_centers_.astype(np.float32), int(model.n_iter_)
     else:
-        from dprune.clustering import kmeans
+        from dprune.vectors.kmeans import kmeans
 
         result = kmeans(x, k, seed=seed, algorithm="faiss" if method == "faiss" else "auto")
         seconds = time.perf_counter() - start

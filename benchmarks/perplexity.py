@@ -77,7 +77,7 @@ SEED = 0
 def corpus_lines(normalized: bool) -> list[str]:
     import pyarrow.parquet as pq
 
-    from dprune.text_normalization import TextNormalizer
+    from dprune.text.normalization import TextNormalizer
 
     texts = pq.read_table(CORPUS, columns=["text"]).column("text").to_pylist()
     if not normalized:
@@ -279,8 +279,8 @@ def main() -> int:
 
     import datasets
 
-    from dprune.kenlm_tools import ensure_tools
-    from dprune.lm_training import train_kenlm_model
+    from dprune.lm.tools import ensure_tools
+    from dprune.lm.training import train_kenlm_model
 
     datasets.disable_progress_bars()
     rows = args.rows or (100_000 if args.quick else 1_000_000)

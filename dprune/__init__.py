@@ -4,10 +4,10 @@ The library never imports Prefect; the workflow in ``tasks/`` and ``flows/``
 runs the same code with the artifact store underneath.
 """
 
-from dprune.base import Pruner, Scorer
-from dprune.budget import resolve_budget
-from dprune.params import InvalidParameterError
-from dprune.pipeline import PruningPipeline
+from dprune.core.base import Pruner, Scorer
+from dprune.core.budget import resolve_budget
+from dprune.core.params import InvalidParameterError
+from dprune.core.pipeline import PruningPipeline
 from dprune.pruners import (
     BottomKPruner,
     ClassBalancedPruner,
@@ -20,7 +20,7 @@ from dprune.pruners import (
     ThresholdPruner,
     TopKPruner,
 )
-from dprune.registry import PRUNERS, SCORERS, register_pruner, register_scorer
+from dprune.core.registry import PRUNERS, SCORERS, register_pruner, register_scorer
 from dprune.scorers import (
     AUMScorer,
     CrossEntropyScorer,
@@ -77,7 +77,7 @@ def __getattr__(name: str):
     # ForgettingCallback subclasses transformers' TrainerCallback; importing it lazily keeps
     # `import dprune` free of the transformers training stack until the callback is used.
     if name == "ForgettingCallback":
-        from dprune.callbacks import ForgettingCallback
+        from dprune.dynamics.callback import ForgettingCallback
 
         return ForgettingCallback
     raise AttributeError(f"module 'dprune' has no attribute {name!r}")

@@ -150,13 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_store_commands(sub)
     kenlm = sub.add_parser("kenlm", help="build or locate the KenLM tools (lmplz, build_binary)", add_help=False)
-    kenlm.add_argument("kenlm_args", nargs=argparse.REMAINDER, help="arguments of python -m dprune.kenlm_tools")
+    kenlm.add_argument("kenlm_args", nargs=argparse.REMAINDER, help="arguments of python -m dprune.lm.tools")
     kenlm.set_defaults(func=_kenlm)
     return parser
 
 
 def _kenlm(args: argparse.Namespace) -> int:
-    from dprune.kenlm_tools import main as kenlm_main
+    from dprune.lm.tools import main as kenlm_main
 
     return kenlm_main(args.kenlm_args)
 

@@ -31,8 +31,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pyarrow as pa
 
-from dprune.embeddings import TextEmbedder, text_column_to_list
-from dprune.fingerprint import compute_key, dataset_fingerprint as _fingerprint
+from dprune.text.embedding import TextEmbedder, text_column_to_list
+from dprune.core.fingerprint import compute_key, dataset_fingerprint as _fingerprint
 
 __all__ = [
     "EMBEDDINGS_COLUMN",
@@ -66,7 +66,7 @@ def _check_dtype(dtype: str) -> str:
 
 def text_fingerprint(dataset: Any, text_column: str) -> str:
     """Content hash of one text column (renamed, so the column's name does not enter it)."""
-    from dprune.base import require_columns
+    from dprune.core.base import require_columns
 
     require_columns(dataset, [text_column], owner="embed_to_store")
     view = dataset.select_columns([text_column])
@@ -127,7 +127,7 @@ def embed_to_store(
     store : dprune.store.ArtifactStore
     text_column : str
     model, tokenizer, pooling, max_length, normalize, batch_size, device, precision, progress
-        As for :class:`dprune.embeddings.TextEmbedder` (ignored when ``embedder`` is given).
+        As for :class:`dprune.text.embedding.TextEmbedder` (ignored when ``embedder`` is given).
     dtype : {"float32", "float16"}
         Storage type of the vectors.
     shard_rows : int
@@ -149,7 +149,7 @@ def embed_to_store(
     dprune.store.ArtifactRef
         The existing artifact when the store already holds one for the same key.
     """
-    from dprune.parallel import plan_shards
+    from dprune.core.parallel import plan_shards
 
     _check_dtype(dtype)
     if isinstance(shard_rows, bool) or not isinstance(shard_rows, int) or shard_rows < 1:
@@ -297,7 +297,7 @@ def vectors_for(
     column = dataset.with_format("arrow")[text_column]
     if pa.types.is_null(column.type) or column.null_count:
         rows = np.flatnonzero(pc.is_null(column).to_numpy(zero_copy_only=False))
-        from dprune.embeddings import _format_positions
+        from dprune.text.embedding import _format_positions
 
         raise ValueError(
             f"{owner}: column {text_column!r} has None (missing) text at row position(s) "

@@ -2,7 +2,7 @@
 
 :func:`selection_summary` gives the numbers (rows kept per class and per
 cluster, and per flipped/clean label when the labels were flipped on purpose by
-:mod:`dprune.noise`; score cut-offs); :func:`write_report` adds the pictures a user
+:mod:`dprune.evaluation.noise`; score cut-offs); :func:`write_report` adds the pictures a user
 looks at before trusting a cut: score histograms with the cut lines, the data
 map (confidence against variability) when training dynamics are present,
 retention bars, and the most extreme kept and dropped examples.
@@ -18,8 +18,8 @@ from typing import Any, Sequence
 import numpy as np
 from datasets import Dataset
 
-from dprune.base import column_to_numpy
-from dprune.noise import FLIPPED_COLUMN
+from dprune.core.base import column_to_numpy
+from dprune.evaluation.noise import FLIPPED_COLUMN
 
 #: Data-map columns, under the flow's names or plain ones.
 DATA_MAP_COLUMNS = {

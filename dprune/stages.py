@@ -30,15 +30,15 @@ import numpy as np
 import pyarrow as pa
 from datasets import Dataset
 
-from dprune.base import Pruner, Scorer, column_to_numpy, with_column
-from dprune.clustering import cluster_to_store
-from dprune.data import ROW_ID, load_dataset
+from dprune.core.base import Pruner, Scorer, column_to_numpy, with_column
+from dprune.vectors.kmeans import cluster_to_store
+from dprune.data.loading import ROW_ID, load_dataset
 from dprune.embedding_store import embed_to_store, read_embeddings
-from dprune.lm_training import LM_MODEL_FILE, train_kenlm_model
+from dprune.lm.training import LM_MODEL_FILE, train_kenlm_model
 from dprune.scorers.perplexity import PerplexityScorer
-from dprune.training import dynamics_stage
-from dprune.fingerprint import compute_key, dataset_fingerprint
-from dprune.registry import PRUNERS, SCORERS
+from dprune.dynamics.training import dynamics_stage
+from dprune.core.fingerprint import compute_key, dataset_fingerprint
+from dprune.core.registry import PRUNERS, SCORERS
 from dprune.report import ReportPaths, selection_summary, write_report
 from dprune.store import ArtifactRef, ArtifactStore
 

@@ -48,7 +48,7 @@ import fsspec
 import pyarrow as pa
 from fsspec.implementations.local import LocalFileSystem
 
-from dprune.fingerprint import _is_hf_dataset, iter_table_windows, normalize_config
+from dprune.core.fingerprint import _is_hf_dataset, iter_table_windows, normalize_config
 
 __all__ = [
     "MANIFEST_NAME",
@@ -649,7 +649,7 @@ class ArtifactStore:
         Parameters
         ----------
         stage, key : str
-            Where the artifact goes (``key`` usually from :func:`dprune.fingerprint.compute_key`).
+            Where the artifact goes (``key`` usually from :func:`dprune.core.fingerprint.compute_key`).
         config : object
             Stage config, stored in the manifest (JSON values, see ``canonical_json``).
         parents : iterable of ArtifactRef

@@ -28,7 +28,7 @@ from typing import Any
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from dprune.evaluation import (
+from dprune.evaluation.experiment import (
     DEFAULT_FRACTIONS,
     DEFAULT_PRUNERS,
     DEFAULT_SCORERS,
@@ -39,7 +39,7 @@ from dprune.evaluation import (
     check_settings,
     random_methods,
 )
-from dprune.registry import SCORERS
+from dprune.core.registry import SCORERS
 from dprune.stages import ComponentSpec
 from dprune.store import ArtifactRef
 
@@ -111,10 +111,10 @@ def evaluate(
         The test data: default ``dataset`` with split ``"test"``; a given ``test_dataset``
         is loaded whole unless ``test_split`` names a split.
     scorers : list of str
-        Score columns to evaluate (default :data:`dprune.evaluation.DEFAULT_SCORERS`).
+        Score columns to evaluate (default :data:`dprune.evaluation.experiment.DEFAULT_SCORERS`).
     pruners : list of str or dict
         Pruner names or specs; a pruner that ranks by a score is paired with every
-        scorer (default :data:`dprune.evaluation.DEFAULT_PRUNERS`).
+        scorer (default :data:`dprune.evaluation.experiment.DEFAULT_PRUNERS`).
     fractions : list of float
         Keep fractions in (0, 1] (default 10%, 20%, ..., 90%).
     seeds : list of int
@@ -126,7 +126,7 @@ def evaluate(
     method : {"probe", "finetune"}
         The downstream model: a linear probe on the embeddings, or fine-tuning.
     method_options : dict
-        Settings of that model (see :mod:`dprune.downstream`).
+        Settings of that model (see :mod:`dprune.evaluation.downstream`).
     embedding, clustering, perplexity, dynamics
         Stage settings, as for the prune flow (use the same ones as a prune run to
         reuse its scores).

@@ -27,7 +27,7 @@ import yaml
 from prefect import flow, unmapped
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from dprune.registry import SCORERS
+from dprune.core.registry import SCORERS
 
 from tasks.cluster import cluster_task
 from tasks.common import shard_indices

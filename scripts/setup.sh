@@ -16,4 +16,4 @@ fi
 "$VENV/bin/python" -m pip install --quiet "torch==2.13.0"
 "$VENV/bin/python" -m pip install --quiet -e ".[test,dask]"
 # Real KenLM tools from the kenlm sdist; installs Debian's build packages when run as root.
-"$VENV/bin/python" -m dprune.kenlm_tools build --apt
+"$VENV/bin/python" -m dprune.lm.tools build --apt

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from dprune.base import Pruner
+from dprune.core.base import Pruner
 from dprune.pruners import (
     BottomKPruner,
     ClassBalancedPruner,

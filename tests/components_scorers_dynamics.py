@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 from datasets import Dataset
 
-from dprune.base import Scorer
+from dprune.core.base import Scorer
 
 
 _PROBES: dict[str, object] = {}
@@ -22,8 +22,8 @@ _PROBES: dict[str, object] = {}
 
 def probe_dynamics(dataset: Dataset):
     """Dynamics of a tiny linear probe on ``dataset`` (cached per dataset content)."""
-    from dprune.fingerprint import dataset_fingerprint
-    from dprune.training import train_linear_probe
+    from dprune.core.fingerprint import dataset_fingerprint
+    from dprune.dynamics.training import train_linear_probe
 
     key = dataset_fingerprint(dataset)
     if key not in _PROBES:

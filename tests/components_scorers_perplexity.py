@@ -7,7 +7,7 @@ fixture of ``tests/conftest.py``, trained by real ``lmplz``).
 from __future__ import annotations
 
 from dprune.scorers.perplexity import PerplexityScorer
-from dprune.text_normalization import TextNormalizer
+from dprune.text.normalization import TextNormalizer
 
 
 def _perplexity(model_path: str) -> list[PerplexityScorer]:

@@ -29,10 +29,10 @@ def kenlm_tools():
     """``{tool: path}`` of the real lmplz/build_binary.
 
     Found via $DPRUNE_KENLM_BIN, the user cache or PATH; built once into the user cache
-    (``python -m dprune.kenlm_tools build``, about a minute) when missing. Tests skip with
+    (``python -m dprune.lm.tools build``, about a minute) when missing. Tests skip with
     the reason only when the build is impossible (e.g. Boost headers not installed).
     """
-    from dprune.kenlm_tools import KenLMToolsError, apt_install_command, ensure_tools, missing_build_dependencies
+    from dprune.lm.tools import KenLMToolsError, apt_install_command, ensure_tools, missing_build_dependencies
 
     try:
         return ensure_tools(verbose=True)
@@ -47,7 +47,7 @@ def tiny_kenlm_model(kenlm_tools, tmp_path_factory) -> str:
     """Path of an order-3 KenLM binary trained by real lmplz on the bundled Rotten Tomatoes train split."""
     from datasets import Dataset
 
-    from dprune.lm_training import train_kenlm_model
+    from dprune.lm.training import train_kenlm_model
 
     corpus = Dataset.from_parquet(_BUNDLED_TRAIN)
     path = tmp_path_factory.mktemp("kenlm") / "rotten_tomatoes-order3.bin"

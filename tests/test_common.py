@@ -16,8 +16,8 @@ from datasets import Dataset
 
 import dprune
 from dprune import InvalidParameterError, resolve_budget
-from dprune.fingerprint import compute_key, dataset_fingerprint
-from dprune.registry import PRUNERS, SCORERS
+from dprune.core.fingerprint import compute_key, dataset_fingerprint
+from dprune.core.registry import PRUNERS, SCORERS
 
 import components_pruners
 import components_scorers_dynamics

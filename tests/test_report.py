@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from datasets import Dataset
 
-from dprune.noise import flip_labels
+from dprune.evaluation.noise import flip_labels
 from dprune.report import selection_summary, summary_rows, write_report
 
 

@@ -9,12 +9,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from datasets import Dataset
 
-from dprune.base import Pruner
-from dprune.budget import BUDGET_CONSTRAINTS, resolve_budget
-from dprune.params import NON_EMPTY_STR, Options, Predicate
+from dprune.core.base import Pruner
+from dprune.core.budget import BUDGET_CONSTRAINTS, resolve_budget
+from dprune.core.params import NON_EMPTY_STR, Options, Predicate
 from dprune.pruners.allocation import allocate, group_positions
 from dprune.pruners.base import ScorePruner, spawn_rngs
-from dprune.registry import register_pruner
+from dprune.core.registry import register_pruner
 
 
 def _has_budget(value: Any) -> bool:

@@ -1,7 +1,7 @@
 """What every built-in pruner shares: one array of scores in, positions out.
 
 :class:`ScorePruner` reads one numeric column (numpy, never pandas), applies
-the NaN policy, resolves the budget with :func:`dprune.budget.resolve_budget`
+the NaN policy, resolves the budget with :func:`dprune.core.budget.resolve_budget`
 and puts the kept positions in the requested order. A subclass writes one
 method, ``_select(scores, budget, rng)``, on a NaN-free array.
 
@@ -19,9 +19,9 @@ from typing import Any, ClassVar
 import numpy as np
 from datasets import Dataset
 
-from dprune.base import DEFAULT_SCORE_COLUMN, Pruner, column_to_numpy
-from dprune.budget import resolve_budget
-from dprune.params import NON_EMPTY_STR, Options
+from dprune.core.base import DEFAULT_SCORE_COLUMN, Pruner, column_to_numpy
+from dprune.core.budget import resolve_budget
+from dprune.core.params import NON_EMPTY_STR, Options
 
 NAN_POLICIES = ("raise", "drop", "last")
 ORDERS = ("original", "score")

@@ -17,10 +17,10 @@ from typing import Any, Sequence
 import numpy as np
 from datasets import Dataset
 
-from dprune.base import column_to_numpy
-from dprune.params import InstanceOf, InvalidParameterError, NONE, Options, Predicate
+from dprune.core.base import column_to_numpy
+from dprune.core.params import InstanceOf, InvalidParameterError, NONE, Options, Predicate
 from dprune.pruners.base import ScorePruner, stable_argsort
-from dprune.registry import register_pruner
+from dprune.core.registry import register_pruner
 
 COMBINE_METHODS = ("rank_mean", "zscore")
 

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from dprune.budget import BUDGET_CONSTRAINTS
-from dprune.dynamics import REGIONS
-from dprune.params import NON_EMPTY_STR, Options
+from dprune.core.budget import BUDGET_CONSTRAINTS
+from dprune.dynamics.records import REGIONS
+from dprune.core.params import NON_EMPTY_STR, Options
 from dprune.pruners.base import SCORE_PARAMETER_CONSTRAINTS, ScorePruner
 from dprune.pruners.ranking import largest_positions, smallest_positions
-from dprune.registry import register_pruner
+from dprune.core.registry import register_pruner
 
 __all__ = ["DataMapRegionPruner"]
 
@@ -37,7 +37,7 @@ class DataMapRegionPruner(ScorePruner):
         ``"ambiguous"`` keeps the highest variability, ``"easy-to-learn"`` the highest
         confidence, ``"hard-to-learn"`` the lowest confidence.
     k : float or int, default 0.33
-        Budget (the paper uses 33%); see :func:`dprune.budget.resolve_budget`.
+        Budget (the paper uses 33%); see :func:`dprune.core.budget.resolve_budget`.
     confidence_column : str, default "confidence"
         Column written by ``DataMapConfidenceScorer(..., score_column="confidence")``.
     variability_column : str, default "variability"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 from datasets import Dataset
 
-from dprune.budget import BUDGET_CONSTRAINTS
-from dprune.params import SEED
+from dprune.core.budget import BUDGET_CONSTRAINTS
+from dprune.core.params import SEED
 from dprune.pruners.base import ScorePruner
-from dprune.registry import register_pruner
+from dprune.core.registry import register_pruner
 
 
 @register_pruner("random")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from dprune.budget import BUDGET_CONSTRAINTS
+from dprune.core.budget import BUDGET_CONSTRAINTS
 from dprune.pruners.base import SCORE_PARAMETER_CONSTRAINTS, ScorePruner
-from dprune.registry import register_pruner
+from dprune.core.registry import register_pruner
 
 
 def smallest_positions(scores: np.ndarray, count: int) -> np.ndarray:
@@ -51,7 +51,7 @@ class TopKPruner(ScorePruner):
     k : float or int
         Budget: a float in (0, 1] is a fraction of the rows, an int >= 1 a
         count (above the dataset size, every row is kept). See
-        :func:`dprune.budget.resolve_budget`.
+        :func:`dprune.core.budget.resolve_budget`.
     score_column : str, default="score"
         Column to rank by.
     nan_policy : {"raise", "drop", "last"}, default="raise"

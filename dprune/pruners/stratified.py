@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from dprune.budget import BUDGET_CONSTRAINTS
-from dprune.params import SEED, Interval, Options
+from dprune.core.budget import BUDGET_CONSTRAINTS
+from dprune.core.params import SEED, Interval, Options
 from dprune.pruners.allocation import allocate, allocate_smallest_first, group_positions, sample_groups
 from dprune.pruners.base import SCORE_PARAMETER_CONSTRAINTS, ScorePruner
 from dprune.pruners.ranking import largest_positions, smallest_positions
-from dprune.registry import register_pruner
+from dprune.core.registry import register_pruner
 
 STRATA_METHODS = ("quantile", "width")
 

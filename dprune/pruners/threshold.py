@@ -10,10 +10,10 @@ import numbers
 
 import numpy as np
 
-from dprune.params import NONE, Interval, InvalidParameterError, Options, Predicate
+from dprune.core.params import NONE, Interval, InvalidParameterError, Options, Predicate
 from dprune.pruners.base import SCORE_PARAMETER_CONSTRAINTS, ScorePruner
 from dprune.pruners.ranking import smallest_positions
-from dprune.registry import register_pruner
+from dprune.core.registry import register_pruner
 
 INCLUSIVE = ("both", "left", "right", "neither")
 

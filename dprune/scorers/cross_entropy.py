@@ -3,7 +3,7 @@
 A high loss marks examples the model gets wrong (hard, ambiguous or
 mislabeled); a low loss marks easy ones. The model is used as given (eval mode,
 no gradients); it should be a classifier trained on the task, e.g. the output
-of :func:`dprune.training.finetune_dynamics` or any fine-tuned checkpoint.
+of :func:`dprune.dynamics.training.finetune_dynamics` or any fine-tuned checkpoint.
 
 Speed: texts are sorted by length and batched in that order (length
 bucketing), so each batch pads to nearly its own length; scores are written
@@ -19,10 +19,10 @@ import numpy as np
 import pyarrow as pa
 from datasets import Dataset
 
-from dprune.base import Scorer, column_to_numpy
-from dprune.labels import LabelMapping, encode_labels, label_array
-from dprune.params import NON_EMPTY_STR, NONE, Interval, Predicate
-from dprune.registry import register_scorer
+from dprune.core.base import Scorer, column_to_numpy
+from dprune.data.labels import LabelMapping, encode_labels, label_array
+from dprune.core.params import NON_EMPTY_STR, NONE, Interval, Predicate
+from dprune.core.registry import register_scorer
 
 __all__ = ["CrossEntropyScorer"]
 

@@ -1,8 +1,8 @@
 """Scorers derived from training dynamics (cheap: a reduction over recorded presentations).
 
-Each scorer reads a :class:`~dprune.dynamics.Dynamics` (from
-:class:`~dprune.callbacks.ForgettingCallback`, :func:`~dprune.training.train_linear_probe`,
-:func:`~dprune.training.finetune_dynamics`, a saved file or a store artifact),
+Each scorer reads a :class:`~dprune.dynamics.records.Dynamics` (from
+:class:`~dprune.dynamics.callback.ForgettingCallback`, :func:`~dprune.dynamics.training.train_linear_probe`,
+:func:`~dprune.dynamics.training.finetune_dynamics`, a saved file or a store artifact),
 matches its examples to the dataset's rows by ``row_id`` (or by position when
 training had no ids), checks the labels agree, and reduces each example's
 presentations to one number. Everything is computed per training seed and
@@ -39,10 +39,10 @@ import numpy as np
 import pyarrow as pa
 from datasets import Dataset
 
-from dprune.base import Scorer
-from dprune.dynamics import NEVER_LEARNED_OPTIONS, Dynamics
-from dprune.params import NON_EMPTY_STR, NONE, Interval, Options, Predicate
-from dprune.registry import register_scorer
+from dprune.core.base import Scorer
+from dprune.dynamics.records import NEVER_LEARNED_OPTIONS, Dynamics
+from dprune.core.params import NON_EMPTY_STR, NONE, Interval, Options, Predicate
+from dprune.core.registry import register_scorer
 
 __all__ = [
     "AUMScorer",
@@ -58,8 +58,8 @@ __all__ = [
 
 
 def _is_callback(value: Any) -> bool:
-    # dprune.callbacks imports transformers: only look for the class if it was ever imported.
-    module = sys.modules.get("dprune.callbacks")
+    # dprune.dynamics.callback imports transformers: only look for the class if it was ever imported.
+    module = sys.modules.get("dprune.dynamics.callback")
     return module is not None and isinstance(value, module.ForgettingCallback)
 
 
@@ -81,7 +81,7 @@ _SOURCE = Predicate(
 def as_dynamics(source: Any, *, owner: str = "DynamicsScorer") -> Dynamics:
     """Turn any accepted dynamics source into a :class:`Dynamics`.
 
-    Accepted: a :class:`Dynamics`; a :class:`~dprune.callbacks.ForgettingCallback` that has
+    Accepted: a :class:`Dynamics`; a :class:`~dprune.dynamics.callback.ForgettingCallback` that has
     recorded a training run; a ``pyarrow.Table`` from :meth:`Dynamics.to_table` (metadata in
     its schema metadata); an :class:`~dprune.store.ArtifactRef` of a
     dynamics artifact (opened with ``ArtifactStore(ref.root)``); a path written by

@@ -30,13 +30,13 @@ from typing import Any
 import numpy as np
 from datasets import Dataset
 
-from dprune.base import Scorer
-from dprune.clustering import ALGORITHMS, METRICS, check_num_clusters, kmeans
+from dprune.core.base import Scorer
+from dprune.vectors.kmeans import ALGORITHMS, METRICS, check_num_clusters, kmeans
 from dprune.embedding_store import vectors_for
-from dprune.embeddings import EMBEDDING_CONSTRAINTS, TextEmbedder, _path_identity
+from dprune.text.embedding import EMBEDDING_CONSTRAINTS, TextEmbedder, _path_identity
 from dprune.models import DEFAULT_MODEL, resolve_model_name
-from dprune.params import NON_EMPTY_STR, NONE, SEED, Interval, Options, Predicate
-from dprune.registry import register_scorer
+from dprune.core.params import NON_EMPTY_STR, NONE, SEED, Interval, Options, Predicate
+from dprune.core.registry import register_scorer
 
 __all__ = ["KMeansCentroidDistanceScorer"]
 
@@ -74,7 +74,7 @@ class VectorScorerMixin:
         return self.embeddings_column is None and self.embeddings is None
 
     def make_embedder(self) -> TextEmbedder:
-        """The :class:`~dprune.embeddings.TextEmbedder` this scorer uses for text."""
+        """The :class:`~dprune.text.embedding.TextEmbedder` this scorer uses for text."""
         return TextEmbedder(
             self.model, self.tokenizer, pooling=self.pooling, max_length=self.max_length, normalize=self.normalize,
             batch_size=self.batch_size, device=self.device, precision=self.precision, owner=type(self).__name__,
@@ -89,7 +89,7 @@ class VectorScorerMixin:
         )
 
     def config(self) -> dict[str, Any]:
-        """As :meth:`dprune.base.Component.config`, plus the weights hash of a model given by name."""
+        """As :meth:`dprune.core.base.Component.config`, plus the weights hash of a model given by name."""
         config = super().config()  # type: ignore[misc]
         if self._embeds_text() and (self.model is None or isinstance(self.model, (str, os.PathLike))):
             source = resolve_model_name(DEFAULT_MODEL if self.model is None else os.fspath(self.model))
@@ -120,11 +120,11 @@ class KMeansCentroidDistanceScorer(VectorScorerMixin, Scorer):
     metric : {"euclidean", "cosine"}
         Euclidean distance, or cosine distance ``1 - cos`` with spherical k-means.
     algorithm : {"auto", "lloyd", "sklearn", "minibatch", "faiss"}
-        See :mod:`dprune.clustering`.
+        See :mod:`dprune.vectors.kmeans`.
     seed : int
         Seeds the clustering; the same seed gives the same scores.
     pooling, max_length, normalize, precision, device
-        Embedding options, see :class:`dprune.embeddings.TextEmbedder`.
+        Embedding options, see :class:`dprune.text.embedding.TextEmbedder`.
     score_column : str
         Output column (default ``"score"``; replaced if it exists).
 

@@ -2,7 +2,7 @@
 
 Low perplexity means the text looks like the reference corpus (fluent, in-domain);
 high perplexity flags noise, boilerplate or another domain. Train the reference
-model with :func:`dprune.lm_training.train_kenlm_model` and score with the
+model with :func:`dprune.lm.training.train_kenlm_model` and score with the
 *same* normalizer.
 
 Formulas (``formula=``), with ``log10 p`` from ``kenlm.Model.score(line)``
@@ -32,9 +32,9 @@ a ``ValueError`` naming their row positions, or score ``+inf`` with
 
 Differences from the original ``PerplexityScorer``: ``text_column`` defaults to
 ``"text"``; the constructor does no I/O, so a missing or broken model file is reported
-when scoring starts (``FileNotFoundError`` / :class:`~dprune.lm_training.KenLMModelError`,
+when scoring starts (``FileNotFoundError`` / :class:`~dprune.lm.training.KenLMModelError`,
 no longer "file not found" for every failure); a missing text column raises the
-library's :class:`~dprune.base.MissingColumnError` (a ``KeyError`` and a ``ValueError``) naming the columns; the default normalizer and formula are the
+library's :class:`~dprune.core.base.MissingColumnError` (a ``KeyError`` and a ``ValueError``) naming the columns; the default normalizer and formula are the
 CCNet-style ones above.
 
 Scoring streams over Arrow record batches of the text column (memory does not
@@ -55,12 +55,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from datasets import Dataset
 
-from dprune.base import Scorer, require_columns
-from dprune.lm_training import check_kenlm_file, load_kenlm_model
-from dprune.parallel import Shard, ShardReport, map_batches, map_shards, plan_shards
-from dprune.params import CALLABLE, NON_EMPTY_STR, NONE, InstanceOf, Interval, Options, Predicate
-from dprune.registry import register_scorer
-from dprune.text_normalization import (
+from dprune.core.base import Scorer, require_columns
+from dprune.lm.training import check_kenlm_file, load_kenlm_model
+from dprune.core.parallel import Shard, ShardReport, map_batches, map_shards, plan_shards
+from dprune.core.params import CALLABLE, NON_EMPTY_STR, NONE, InstanceOf, Interval, Options, Predicate
+from dprune.core.registry import register_scorer
+from dprune.text.normalization import (
     NORMALIZER_PRESETS,
     TextNormalizer,
     normalizer_config,
@@ -125,13 +125,13 @@ class PerplexityScorer(Scorer):
     model_path : str or os.PathLike
         KenLM binary (``.bin``) or ARPA file. Checked when scoring starts: a missing file
         raises ``FileNotFoundError``; a file that is not a KenLM model, an incomplete binary
-        or a corrupt one raises :class:`dprune.lm_training.KenLMModelError` saying which.
+        or a corrupt one raises :class:`dprune.lm.training.KenLMModelError` saying which.
     text_column : str
         Column holding the text (default ``"text"``).
     text_normalizer : None, str, TextNormalizer or callable
         How text is normalized before scoring -- it must match the training corpus.
-        ``None``: the default :class:`~dprune.text_normalization.TextNormalizer` (the one
-        :func:`~dprune.lm_training.train_kenlm_model` uses by default); a preset name
+        ``None``: the default :class:`~dprune.text.normalization.TextNormalizer` (the one
+        :func:`~dprune.lm.training.train_kenlm_model` uses by default); a preset name
         (``"default"``, ``"ccnet"``, ``"whitespace"``); a ``TextNormalizer``; or any function
         ``str -> str`` (its output is whitespace-collapsed). Note: the original dPrune
         default only collapsed whitespace; that is ``text_normalizer="whitespace"``.
@@ -325,7 +325,7 @@ class PerplexityScorer(Scorer):
     # ------------------------------------------------------------------ store
     def cache_config(self) -> dict[str, Any]:
         """Settings that determine the scores, with the model file's content hash (for artifact keys)."""
-        from dprune.fingerprint import file_fingerprint
+        from dprune.core.fingerprint import file_fingerprint
 
         self.validate_params()
         identity = self._model_identity()
@@ -373,13 +373,13 @@ class PerplexityScorer(Scorer):
         dataset_fingerprint : str, optional
             Identity of the input rows; default: a content hash of the text column.
         progress : callable, optional
-            Called with each :class:`~dprune.parallel.Shard` after it is committed.
+            Called with each :class:`~dprune.core.parallel.Shard` after it is committed.
         shards : sequence of int, optional
             Compute only these shards (if missing) and return None without committing:
             how a workflow maps one task per shard. A later call without it commits.
         """
-        from dprune.fingerprint import compute_key
-        from dprune.fingerprint import dataset_fingerprint as fingerprint_dataset
+        from dprune.core.fingerprint import compute_key
+        from dprune.core.fingerprint import dataset_fingerprint as fingerprint_dataset
 
         owner = type(self).__name__
         if not isinstance(dataset, Dataset):

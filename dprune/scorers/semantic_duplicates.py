@@ -42,10 +42,10 @@ from typing import Any
 import numpy as np
 from datasets import Dataset
 
-from dprune.base import Scorer
-from dprune.clustering import check_num_clusters, kmeans
-from dprune.params import NONE, Interval, Options
-from dprune.registry import register_scorer
+from dprune.core.base import Scorer
+from dprune.vectors.kmeans import check_num_clusters, kmeans
+from dprune.core.params import NONE, Interval, Options
+from dprune.core.registry import register_scorer
 from dprune.scorers.kmeans import VECTOR_SCORER_CONSTRAINTS, VectorScorerMixin
 
 __all__ = ["KEEP_OPTIONS", "SemanticDuplicateScorer", "earlier_max_similarity"]

@@ -10,9 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 from datasets import Dataset
 
-from dprune.data import example_path
-from dprune.evaluation import FULL_DATA, FULL_DATA_CLEAN, RANDOM
-from dprune.params import InvalidParameterError
+from dprune.data.loading import example_path
+from dprune.evaluation.experiment import FULL_DATA, FULL_DATA_CLEAN, RANDOM
+from dprune.core.params import InvalidParameterError
 from dprune.store import ArtifactStore
 
 REPO = Path(__file__).resolve().parents[2]

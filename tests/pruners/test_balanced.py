@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dprune import InvalidParameterError, resolve_budget
-from dprune.base import Pruner
+from dprune.core.base import Pruner
 from dprune.pruners import (
     BottomKPruner,
     ClassBalancedPruner,

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from datasets import Dataset
 
-from dprune.dynamics import Dynamics, data_map_regions
-from dprune.params import InvalidParameterError
-from dprune.pipeline import PruningPipeline
+from dprune.dynamics.records import Dynamics, data_map_regions
+from dprune.core.params import InvalidParameterError
+from dprune.core.pipeline import PruningPipeline
 from dprune.pruners.data_map import DataMapRegionPruner
 from dprune.scorers.dynamics import (
     AUMScorer,
@@ -21,7 +21,7 @@ from dprune.scorers.dynamics import (
     as_dynamics,
 )
 from dprune.store import ArtifactStore
-from dprune.training import train_linear_probe
+from dprune.dynamics.training import train_linear_probe
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 from datasets import Dataset
 
 from dprune import PruningPipeline
-from dprune.embeddings import TextEmbedder, load_encoder
+from dprune.text.embedding import TextEmbedder, load_encoder
 from dprune.scorers.kmeans import KMeansCentroidDistanceScorer
 
 TEXTS = [

@@ -21,13 +21,13 @@ import pyarrow.parquet as pq
 import pytest
 from datasets import Dataset
 
-from dprune.lm_training import KenLMModelError
-from dprune.parallel import ShardReport, map_batches, map_shards, plan_shards
-from dprune.params import InvalidParameterError
-from dprune.registry import SCORERS
+from dprune.lm.training import KenLMModelError
+from dprune.core.parallel import ShardReport, map_batches, map_shards, plan_shards
+from dprune.core.params import InvalidParameterError
+from dprune.core.registry import SCORERS
 from dprune.scorers.perplexity import PERPLEXITY_STAGE, PerplexityScorer
 from dprune.store import ArtifactStore
-from dprune.text_normalization import NORMALIZER_PRESETS, TextNormalizer
+from dprune.text.normalization import NORMALIZER_PRESETS, TextNormalizer
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "dprune" / "examples" / "rotten_tomatoes"
 

@@ -1,0 +1,1 @@
+"""The contracts every component shares: Scorer and Pruner, parameters, budget, registry, keys."""

@@ -1,0 +1,268 @@
+"""The Scorer and Pruner contracts.
+
+A :class:`Scorer` adds one named float column to a ``datasets.Dataset``; a
+:class:`Pruner` keeps a subset of rows. Both keep the original dPrune entry
+points (``score(dataset, **kwargs)`` and ``prune(scored_dataset, **kwargs)``),
+so a subclass that overrides them directly keeps working. Built-in components
+instead implement one hook each (``compute_scores`` or ``select_indices``) and
+leave column checks, naming, parameter validation and budget bookkeeping to
+the base class.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import inspect
+import os
+from typing import Any, ClassVar, Mapping, Sequence
+
+import numpy as np
+import pyarrow as pa
+from datasets import Dataset
+
+from dprune.core.params import Constraint, validate_params
+
+DEFAULT_SCORE_COLUMN = "score"
+
+
+class Component:
+    """Shared parameter machinery: explicit keyword parameters, ``get_params``, validation.
+
+    Constructors store their keyword arguments unchanged under the same names
+    and do no I/O; everything else is derived when the work starts.
+    Subclasses declare allowed values in ``_parameter_constraints``.
+    """
+
+    _parameter_constraints: ClassVar[Mapping[str, list[Constraint]]] = {}
+    #: Bump when the component's formula changes, so cached results keyed on it are recomputed.
+    version: ClassVar[int] = 1
+
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        init = cls.__init__
+        if init is object.__init__:
+            return []
+        signature = inspect.signature(init)
+        return [
+            p.name
+            for p in signature.parameters.values()
+            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+
+    def get_params(self) -> dict[str, Any]:
+        """Return the constructor parameters of this component, by name."""
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params: Any) -> "Component":
+        """Set constructor parameters by name; unknown names raise ``ValueError``."""
+        valid = set(self._get_param_names())
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(
+                    f"{type(self).__name__} has no parameter {name!r}. "
+                    f"Valid parameters are: {sorted(valid)}."
+                )
+            setattr(self, name, value)
+        return self
+
+    def clone(self) -> "Component":
+        """A new unfitted component with the same parameters (models are shared, not copied)."""
+        params = {k: (v if _is_heavy(v) else copy.deepcopy(v)) for k, v in self.get_params().items()}
+        return type(self)(**params)
+
+    def validate_params(self) -> None:
+        """Check every parameter against the declared constraints."""
+        validate_params(type(self).__name__, self.get_params(), self._parameter_constraints)
+
+    def config(self) -> dict[str, Any]:
+        """A JSON-able description (name, version, parameters) for configs and cache keys.
+
+        Models and other heavy objects are described by their identity (name or
+        path plus a hash of their weights), not by value.
+        """
+        name = getattr(type(self), "registry_name", None) or f"{type(self).__module__}.{type(self).__qualname__}"
+        params = {k: describe_value(v) for k, v in self.get_params().items()}
+        return {"component": name, "version": self.version, "params": params}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={_short_repr(v)}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+
+def describe_value(value: Any) -> Any:
+    """JSON-able stand-in for a parameter value, used by :meth:`Component.config`."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [describe_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): describe_value(v) for k, v in value.items()}
+    if isinstance(value, Component):
+        return value.config()
+    if isinstance(value, np.ndarray):
+        return {"ndarray_sha256": hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest(),
+                "shape": list(value.shape), "dtype": str(value.dtype)}
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    identity = getattr(value, "dprune_identity", None)
+    if callable(identity):
+        return identity()
+    state_dict = getattr(value, "state_dict", None)
+    if callable(state_dict):  # a torch module: hash its weights
+        import torch
+
+        digest = hashlib.sha256()
+        for name, tensor in sorted(state_dict().items()):
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+        return {"model": type(value).__name__, "weights_sha256": digest.hexdigest()}
+    name_or_path = getattr(value, "name_or_path", None)
+    if isinstance(name_or_path, str):  # a tokenizer
+        return {"object": type(value).__name__, "name_or_path": name_or_path}
+    if callable(value):
+        return {"callable": f"{getattr(value, '__module__', '?')}.{getattr(value, '__qualname__', repr(value))}"}
+    return {"object": type(value).__name__, "repr": repr(value)}
+
+
+def _is_heavy(value: Any) -> bool:
+    module = type(value).__module__ or ""
+    return module.startswith(("transformers", "torch", "kenlm"))
+
+
+def _short_repr(value: Any) -> str:
+    if _is_heavy(value):
+        return f"<{type(value).__name__}>"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class MissingColumnError(KeyError, ValueError):
+    """A dataset lacks a column a component needs.
+
+    Both a ``KeyError`` and, as in the original dPrune, a ``ValueError``.
+    """
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+def require_columns(dataset: Dataset, columns: Sequence[str], *, owner: str) -> None:
+    """Raise :class:`MissingColumnError` naming the missing columns, the ones present and the fix."""
+    missing = [c for c in columns if c not in dataset.column_names]
+    if missing:
+        raise MissingColumnError(
+            f"{owner} needs column(s) {missing} but the dataset has {dataset.column_names}. "
+            f"Pass the right column name to {owner} or add the column to the dataset."
+        )
+
+
+def require_non_empty(dataset: Dataset, *, owner: str) -> None:
+    """Raise ``ValueError`` for a dataset with no rows."""
+    if len(dataset) == 0:
+        raise ValueError(
+            f"{owner} got an empty dataset (0 rows). Check the data source and any filtering before it."
+        )
+
+
+def column_to_numpy(dataset: Dataset, column: str) -> np.ndarray:
+    """One column as a numpy array, honouring ``select``/``shuffle`` index mappings.
+
+    Works on the Arrow column directly, so no other column is materialized.
+    """
+    chunked = dataset.with_format("arrow")[column]
+    if isinstance(chunked, pa.ChunkedArray):
+        array = chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
+    else:
+        array = chunked
+    return array.to_numpy(zero_copy_only=False)
+
+
+def with_column(dataset: Dataset, name: str, values: np.ndarray) -> Dataset:
+    """Return ``dataset`` with column ``name`` set to ``values``, replacing any column of that name."""
+    if name in dataset.column_names:
+        dataset = dataset.remove_columns(name)
+    return dataset.add_column(name, pa.array(values))
+
+
+class Scorer(Component):
+    """Scores every example of a dataset.
+
+    Subclasses implement :meth:`compute_scores`, which returns one float per
+    row; :meth:`score` validates, checks the columns named by
+    :meth:`required_columns`, and writes the scores to ``score_column``
+    (replacing an older column of that name). A custom scorer written the
+    original way, overriding :meth:`score` itself, is also supported.
+    """
+
+    score_column: str = DEFAULT_SCORE_COLUMN
+
+    def required_columns(self) -> list[str]:
+        """Columns the scorer reads; the base class checks they exist."""
+        return []
+
+    def compute_scores(self, dataset: Dataset, **kwargs: Any) -> np.ndarray:
+        """Return an array of ``len(dataset)`` float scores (the one hook to implement)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement compute_scores(dataset) (or override score())."
+        )
+
+    def score(self, dataset: Dataset, **kwargs: Any) -> Dataset:
+        """Return a new dataset with the scores in ``score_column``; the input is not modified."""
+        owner = type(self).__name__
+        self.validate_params()
+        if not isinstance(dataset, Dataset):
+            raise TypeError(f"{owner}.score expects a datasets.Dataset. Got {type(dataset).__name__} instead.")
+        require_non_empty(dataset, owner=owner)
+        require_columns(dataset, self.required_columns(), owner=owner)
+        scores = np.asarray(self.compute_scores(dataset, **kwargs), dtype=np.float64)
+        if scores.shape != (len(dataset),):
+            raise RuntimeError(
+                f"{owner}.compute_scores returned shape {scores.shape}; expected ({len(dataset)},), "
+                "one score per row. This is a bug in the scorer."
+            )
+        return with_column(dataset, self.score_column, scores)
+
+
+class Pruner(Component):
+    """Selects a subset of the rows of a scored dataset.
+
+    Subclasses implement :meth:`select_indices`, returning the row positions
+    to keep (exactly the resolved budget, in output order). :meth:`prune`
+    validates, checks the columns named by :meth:`required_columns`, records
+    the kept positions in ``selected_indices_`` and returns
+    ``dataset.select(...)`` (an index mapping, no data copy). A custom pruner
+    written the original way, overriding :meth:`prune` itself, is also
+    supported.
+    """
+
+    def required_columns(self) -> list[str]:
+        """Columns the pruner reads; the base class checks they exist."""
+        return []
+
+    def select_indices(self, dataset: Dataset, **kwargs: Any) -> np.ndarray:
+        """Return the positions of the rows to keep (the one hook to implement)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement select_indices(dataset) (or override prune())."
+        )
+
+    def prune(self, scored_dataset: Dataset, **kwargs: Any) -> Dataset:
+        """Return the kept rows of ``scored_dataset``; the input is not modified."""
+        indices = self.fit_indices(scored_dataset, **kwargs)
+        return scored_dataset.select(indices)
+
+    def fit_indices(self, dataset: Dataset, **kwargs: Any) -> np.ndarray:
+        """Validate, select, check and record the kept positions without building a dataset."""
+        owner = type(self).__name__
+        self.validate_params()
+        if not isinstance(dataset, Dataset):
+            raise TypeError(f"{owner}.prune expects a datasets.Dataset. Got {type(dataset).__name__} instead.")
+        require_non_empty(dataset, owner=owner)
+        require_columns(dataset, self.required_columns(), owner=owner)
+        indices = np.asarray(self.select_indices(dataset, **kwargs), dtype=np.int64)
+        if indices.ndim != 1 or (indices.size and (indices.min() < 0 or indices.max() >= len(dataset))):
+            raise RuntimeError(f"{owner}.select_indices returned out-of-range positions. This is a bug in the pruner.")
+        self.selected_indices_ = indices
+        return indices

@@ -1,0 +1,1 @@
+"""Training dynamics: per-example records, the trainers that produce them, the callback."""

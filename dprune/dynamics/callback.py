@@ -1,0 +1,589 @@
+"""ForgettingCallback: per-example training dynamics from the training forward pass.
+
+Usage (the original dPrune usage keeps working)::
+
+    callback = ForgettingCallback()
+    trainer = Trainer(model=model, args=args, train_dataset=train, callbacks=[callback])
+    callback.trainer = trainer          # or callback.attach(trainer)
+    trainer.train()
+    scorer = ForgettingScorer(callback)  # or AUMScorer(callback.dynamics), ...
+
+How it works (``mode="forward"``, the default). Toneva et al. (ICLR 2019) record
+whether each example is classified correctly *when it is presented in a
+training mini-batch*; no extra pass over the data is needed. Attaching the
+callback wraps three methods of that one ``Trainer`` instance:
+
+* ``get_train_dataloader``: the training dataloader is built from the training
+  set plus an example-index column (``_dprune_index``), kept through
+  ``remove_unused_columns``, and a collator wrapper that takes the index out of
+  the features before the real collator runs and puts it back in the batch as a
+  tensor. Example identity therefore travels with the batch itself and survives
+  shuffling, gradient accumulation, several epochs and dataloader workers.
+* ``compute_loss``: pops the index from the batch before the model sees it,
+  asks the original ``compute_loss`` for its outputs, and records, for every
+  example of the micro-batch, the prediction, correctness, gold probability,
+  margin, loss and EL2N from the logits the training step computed anyway.
+  Statistics stay on the device until the end of the epoch.
+* ``train``: remembers ``resume_from_checkpoint``. At every checkpoint the
+  records so far are saved next to it (``dprune_dynamics.parquet``), and a run
+  resumed from a checkpoint continues from those records, so dynamics stay
+  consistent across a crash.
+
+``mode="predict"`` keeps the original dPrune behaviour: a full prediction pass
+over the training set at the end of every epoch (much slower; model in eval
+mode).
+
+The records are available as a :class:`~dprune.dynamics.records.Dynamics` from
+:attr:`ForgettingCallback.dynamics`. Distributed (multi-process) training is not
+supported: each process would only see its own share of the examples.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import warnings
+from collections.abc import Mapping
+from typing import Any, Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from transformers import TrainerCallback
+
+from dprune.dynamics.records import Dynamics, _records_table, batch_dynamics, dynamics_schema
+from dprune.data.labels import LabelMapping
+
+__all__ = ["ForgettingCallback", "INDEX_COLUMN", "CHECKPOINT_RECORDS"]
+
+#: Column carrying each example's position through the training dataloader.
+INDEX_COLUMN = "_dprune_index"
+#: File written into every checkpoint folder with the records so far.
+CHECKPOINT_RECORDS = "dprune_dynamics.parquet"
+MODES = ("forward", "predict")
+
+
+class _IndexCollator:
+    """Collator wrapper: takes :data:`INDEX_COLUMN` out of the features, puts it in the batch."""
+
+    def __init__(self, collator: Callable):
+        self.collator = collator
+
+    def __call__(self, features):
+        if features and isinstance(features[0], Mapping) and INDEX_COLUMN in features[0]:
+            import torch
+
+            index = [int(f[INDEX_COLUMN]) for f in features]
+            features = [{k: v for k, v in f.items() if k != INDEX_COLUMN} for f in features]
+            batch = self.collator(features)
+            batch[INDEX_COLUMN] = torch.as_tensor(index, dtype=torch.long)
+            return batch
+        return self.collator(features)
+
+
+class _IndexedDataset:
+    """Map-style dataset wrapper adding :data:`INDEX_COLUMN` to each (dict) item."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        item = self.dataset[i]
+        if not isinstance(item, Mapping):
+            raise TypeError(
+                "ForgettingCallback needs dataset items that are dicts (feature name -> value); got "
+                f"{type(item).__name__}. Use a datasets.Dataset or a dataset returning dicts."
+            )
+        return {**item, INDEX_COLUMN: int(i)}
+
+
+def _with_index(dataset):
+    import datasets
+    import torch.utils.data as tud
+
+    if isinstance(dataset, datasets.Dataset):
+        if INDEX_COLUMN in dataset.column_names:
+            dataset = dataset.remove_columns(INDEX_COLUMN)
+        quiet = datasets.is_progress_bar_enabled()
+        if quiet:  # adding a column to a shuffled/selected view flattens it, with a progress bar
+            datasets.disable_progress_bars()
+        try:
+            return dataset.add_column(INDEX_COLUMN, np.arange(len(dataset), dtype=np.int64))
+        finally:
+            if quiet:
+                datasets.enable_progress_bars()
+    if isinstance(dataset, (tud.IterableDataset, datasets.IterableDataset)) or not hasattr(dataset, "__len__"):
+        raise TypeError(
+            "ForgettingCallback needs a map-style training dataset (with __len__ and __getitem__) so every "
+            f"example has a position; got {type(dataset).__name__}. Use a datasets.Dataset, or "
+            "ForgettingCallback(mode='predict')."
+        )
+    return _IndexedDataset(dataset)
+
+
+class ForgettingCallback(TrainerCallback):
+    """Record per-example training dynamics during ``Trainer.train``.
+
+    Parameters
+    ----------
+    mode : {"forward", "predict"}, default "forward"
+        ``"forward"`` records every presentation from the training forward pass itself
+        (no extra computation). ``"predict"`` reproduces the original dPrune: a full
+        prediction pass over the training set at the end of every epoch.
+    id_column : str or None, default "row_id"
+        Column of the training dataset holding stable example ids; recorded with each
+        presentation so scores can be matched to any dataset by id. Without it, examples
+        are identified by their position in the training set.
+    seed : int, optional
+        Seed recorded with the dynamics (default: ``TrainingArguments.seed``).
+    epoch_sink : callable, optional
+        Called as ``epoch_sink(epoch, table)`` with a :mod:`pyarrow` table of each
+        completed epoch's records (used to persist one store shard per epoch).
+    save_with_checkpoints : bool, default True
+        Write the records so far into each checkpoint folder, so a resumed run continues
+        with consistent dynamics.
+
+    Attributes
+    ----------
+    dynamics : Dynamics
+        Everything recorded by the last ``train()`` call.
+    """
+
+    def __init__(
+        self,
+        mode: str = "forward",
+        *,
+        id_column: str | None = "row_id",
+        seed: int | None = None,
+        epoch_sink: Callable[[int, pa.Table], Any] | None = None,
+        save_with_checkpoints: bool = True,
+    ):
+        if mode not in MODES:
+            raise ValueError(
+                f"The 'mode' parameter of ForgettingCallback must be one of {MODES}. Got {mode!r} instead."
+            )
+        self.mode = mode
+        self.id_column = id_column
+        self.seed = seed
+        self.epoch_sink = epoch_sink
+        self.save_with_checkpoints = save_with_checkpoints
+        self._trainer = None
+        self._originals: dict[str, Callable] = {}
+        self._resume_path: str | None = None
+        self._active = False
+        self._reset_records()
+        self._ids: np.ndarray | None = None
+        self._id_column_used: str | None = None
+        self._n_examples: int | None = None
+        self._label_mapping: dict | None = None
+
+    # ------------------------------------------------------------------ attaching
+    @property
+    def trainer(self):
+        """The ``Trainer`` this callback records; assigning it attaches the callback."""
+        return self._trainer
+
+    @trainer.setter
+    def trainer(self, trainer) -> None:
+        self.attach(trainer)
+
+    def attach(self, trainer) -> "ForgettingCallback":
+        """Hook into ``trainer`` (idempotent); also adds the callback to it if missing."""
+        if trainer is None:
+            raise TypeError("ForgettingCallback.attach needs a transformers.Trainer. Got None instead.")
+        if self._trainer is trainer:
+            return self
+        if self._trainer is not None:
+            self.detach()
+        other = getattr(trainer, "_dprune_forgetting_callback", None)
+        if other is not None and other is not self:
+            raise ValueError(
+                "This Trainer already has another ForgettingCallback attached; use one callback per Trainer "
+                "(its .dynamics holds every statistic)."
+            )
+        if self not in trainer.callback_handler.callbacks:
+            trainer.add_callback(self)
+        self._trainer = trainer
+        trainer._dprune_forgetting_callback = self
+        self._originals = {"train": trainer.train}
+        trainer.train = self._train
+        if self.mode == "forward":
+            self._originals["get_train_dataloader"] = trainer.get_train_dataloader
+            self._originals["compute_loss"] = trainer.compute_loss
+            trainer.get_train_dataloader = self._get_train_dataloader
+            trainer.compute_loss = self._compute_loss
+        return self
+
+    def detach(self) -> None:
+        """Undo :meth:`attach` (the records are kept)."""
+        trainer = self._trainer
+        if trainer is None:
+            return
+        for name in self._originals:
+            trainer.__dict__.pop(name, None)
+        trainer.__dict__.pop("_dprune_forgetting_callback", None)
+        self._originals = {}
+        self._trainer = None
+
+    # ------------------------------------------------------------------ wrappers
+    def _train(self, resume_from_checkpoint=None, *args, **kwargs):
+        path = resume_from_checkpoint
+        if isinstance(path, bool):
+            path = None
+            if resume_from_checkpoint:
+                from transformers.trainer_utils import get_last_checkpoint
+
+                path = get_last_checkpoint(self._trainer.args.output_dir)
+        self._resume_path = os.fspath(path) if path is not None else None
+        return self._originals["train"](resume_from_checkpoint, *args, **kwargs)
+
+    def _get_train_dataloader(self):
+        trainer = self._trainer
+        original_dataset, original_collator = trainer.train_dataset, trainer.data_collator
+        self._begin_dataset(original_dataset)
+        if original_dataset is None:
+            return self._originals["get_train_dataloader"]()
+        # remove_unused_columns keeps only the model's forward arguments: add the index column to
+        # that list for this dataloader (a new list, since a lazy column-removing collator keeps it).
+        signature = None
+        if trainer.args.remove_unused_columns and hasattr(trainer, "_set_signature_columns_if_needed"):
+            trainer._set_signature_columns_if_needed()
+            signature = getattr(trainer, "_signature_columns", None)
+            if isinstance(signature, list):
+                trainer._signature_columns = [*signature, INDEX_COLUMN]
+        trainer.train_dataset = _with_index(original_dataset)
+        trainer.data_collator = _IndexCollator(original_collator)
+        try:
+            return self._originals["get_train_dataloader"]()
+        finally:
+            trainer.train_dataset, trainer.data_collator = original_dataset, original_collator
+            if isinstance(signature, list):
+                trainer._signature_columns = signature
+
+    def _compute_loss(self, model, inputs, *args, **kwargs):
+        original = self._originals["compute_loss"]
+        index = None
+        if isinstance(inputs, Mapping) and INDEX_COLUMN in inputs:
+            inputs = copy.copy(inputs)
+            index = inputs.pop(INDEX_COLUMN)
+        recording = self._active and getattr(model, "training", False)
+        if index is None or not recording:
+            if recording:
+                raise RuntimeError(
+                    "ForgettingCallback found no example index in a training batch: the trainer's dataloader was "
+                    "not built through the callback. Attach the callback (callback.trainer = trainer) before "
+                    "trainer.train(), and do not override get_train_dataloader without calling the attached one."
+                )
+            return original(model, inputs, *args, **kwargs)
+        return_outputs = kwargs.pop("return_outputs", args[0] if args else False)
+        labels = self._batch_labels(inputs)
+        loss, outputs = original(model, inputs, True, *args[1:], **kwargs)
+        self._record(index, labels, _logits_of(outputs))
+        return (loss, outputs) if return_outputs else loss
+
+    def _batch_labels(self, inputs):
+        names = ["labels", *getattr(self._trainer, "label_names", [])]
+        for name in names:
+            if name in inputs and inputs[name] is not None:
+                return inputs[name]
+        raise ValueError(
+            "ForgettingCallback needs the gold labels in every training batch (a 'labels' entry, usually from a "
+            f"'label' column); the batch has {sorted(inputs)}. Add a label column to the training dataset."
+        )
+
+    def _record(self, index, labels, logits) -> None:
+        shapes_ok = logits is not None and logits.ndim == 2 and logits.shape[-1] >= 2
+        if not shapes_ok or labels.ndim != 1 or labels.shape[0] != logits.shape[0]:
+            raise ValueError(
+                "ForgettingCallback records classification dynamics: it needs logits of shape (batch, num_labels>=2) "
+                f"and labels of shape (batch,); got logits {None if logits is None else tuple(logits.shape)} and "
+                f"labels {tuple(labels.shape)}. Use a sequence-classification model."
+            )
+        stats = batch_dynamics(logits, labels)
+        self._num_labels = int(logits.shape[-1])
+        step = int(self._trainer.state.global_step)
+        epoch = self._epoch if self._epoch is not None else 0
+        self._pending.append((epoch, step, index.detach(), labels.detach(), stats))
+
+    # ------------------------------------------------------------------ events
+    def on_train_begin(self, args, state, control, **kwargs):
+        if self._trainer is None:
+            raise RuntimeError(
+                "ForgettingCallback is not attached to its Trainer: set `callback.trainer = trainer` (or call "
+                "callback.attach(trainer)) before trainer.train()."
+            )
+        if getattr(args, "world_size", 1) > 1:
+            warnings.warn(
+                "ForgettingCallback does not gather records across processes: with distributed training each "
+                "process records only the examples it trains on.",
+                stacklevel=2,
+            )
+        if self.mode == "predict":
+            self._begin_dataset(self._trainer.train_dataset)
+        self._active = True
+        self._seed_used = int(self.seed if self.seed is not None else args.seed)
+        self._reset_records()
+        if state.global_step > 0:
+            self._load_checkpoint_records(args, state)
+            self._next_epoch = int(math.floor(state.epoch + 1e-9))
+            for epoch in sorted({int(e) for chunk in self._chunks for e in np.unique(chunk["epoch"])}):
+                if epoch < self._next_epoch and epoch not in self._completed_epochs:
+                    self._complete_epoch(epoch)
+        return control
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        self._epoch = self._next_epoch
+        self._next_epoch += 1
+        return control
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        if self.mode == "predict":
+            self._predict_pass(state)
+        self._flush()
+        if self._epoch is not None:
+            self._complete_epoch(self._epoch)
+        return control
+
+    def on_save(self, args, state, control, **kwargs):
+        if not self.save_with_checkpoints or not args.should_save:
+            return control
+        self._flush()
+        folder = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
+        if os.path.isdir(folder):
+            table = self._table().replace_schema_metadata(
+                {b"dprune.callback": json.dumps(self._state_meta()).encode()}
+            )
+            import pyarrow.parquet as pq
+
+            path = os.path.join(folder, CHECKPOINT_RECORDS)
+            tmp = f"{path}.tmp-{os.getpid()}"
+            pq.write_table(table, tmp)
+            os.replace(tmp, path)
+        return control
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self._flush()
+        self._active = False
+        return control
+
+    # ------------------------------------------------------------------ bookkeeping
+    def _reset_records(self) -> None:
+        self._chunks: list[dict[str, np.ndarray]] = []
+        self._pending: list = []
+        self._completed_epochs: set[int] = set()
+        self._epoch: int | None = None
+        self._next_epoch = 0
+        self._num_labels: int | None = getattr(self, "_num_labels", None)
+
+    def _begin_dataset(self, dataset) -> None:
+        import datasets
+
+        if dataset is None:
+            return
+        self._n_examples = len(dataset) if hasattr(dataset, "__len__") else None
+        self._ids, self._id_column_used, self._label_mapping = None, None, None
+        if isinstance(dataset, datasets.Dataset):
+            from dprune.core.base import column_to_numpy
+
+            if self.id_column is not None and self.id_column in dataset.column_names:
+                self._ids = column_to_numpy(dataset, self.id_column)
+                self._id_column_used = self.id_column
+            for name in ("label", "labels", *getattr(self._trainer, "label_names", [])):
+                if name in dataset.column_names:
+                    self._check_labels(dataset, name)
+                    feature = dataset.features.get(name)
+                    if isinstance(feature, datasets.ClassLabel):
+                        self._label_mapping = LabelMapping("class_label", tuple(feature.names)).to_dict()
+                    break
+
+    def _check_labels(self, dataset, column: str) -> None:
+        """Fail before training on labels the model cannot learn from (clear message, not an IndexError)."""
+        from dprune.data.labels import encode_labels, label_array
+
+        array = label_array(dataset, column, owner="ForgettingCallback")
+        if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+            raise ValueError(
+                f"ForgettingCallback: the training label column {column!r} holds strings; the model needs class ids. "
+                "Map them first, e.g. ids, mapping = dprune.data.labels.encode_labels(dataset, "
+                f"{column!r}), then dataset.remove_columns({column!r}).add_column({column!r}, ids)."
+            )
+        kind = array.type
+        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)):
+            return  # e.g. multi-label lists: _record rejects non-classification outputs
+        config = getattr(getattr(self._trainer, "model", None), "config", None)
+        num_labels = getattr(config, "num_labels", None)
+        encode_labels(array, column, num_labels=num_labels, ids=self._ids, owner="ForgettingCallback")
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        import torch
+
+        pending, self._pending = self._pending, []
+        epochs = np.concatenate([np.full(len(p[2]), p[0], dtype=np.int64) for p in pending])
+        steps = np.concatenate([np.full(len(p[2]), p[1], dtype=np.int64) for p in pending])
+        positions = torch.cat([p[2].reshape(-1) for p in pending]).cpu().numpy().astype(np.int64)
+        chunk = {
+            "seed": np.full(len(positions), self._seed_used, dtype=np.int64),
+            "epoch": epochs,
+            "step": steps,
+            "position": positions,
+            "row_id": self._ids[positions] if self._ids is not None else positions,
+            "label": torch.cat([p[3].reshape(-1) for p in pending]).cpu().numpy(),
+        }
+        for field in ("pred", "correct", "prob", "margin", "loss", "el2n"):
+            chunk[field] = torch.cat([p[4][field] for p in pending]).cpu().numpy()
+        self._chunks.append(chunk)
+
+    def _complete_epoch(self, epoch: int) -> None:
+        self._completed_epochs.add(epoch)
+        if self.epoch_sink is not None:
+            table = self._table()
+            self.epoch_sink(epoch, table.filter(pc.equal(table["epoch"], epoch)))
+
+    def _table(self) -> pa.Table:
+        if not self._chunks:
+            return dynamics_schema().empty_table()
+        merged = {k: np.concatenate([c[k] for c in self._chunks]) for k in self._chunks[0]}
+        return _records_table(merged)
+
+    def _state_meta(self) -> dict:
+        return {
+            "completed_epochs": sorted(self._completed_epochs),
+            "seed": getattr(self, "_seed_used", None),
+            "num_labels": self._num_labels,
+            "id_column": self._id_column_used,
+            "n_examples": self._n_examples,
+            "label_mapping": self._label_mapping,
+        }
+
+    def _load_checkpoint_records(self, args, state) -> None:
+        import pyarrow.parquet as pq
+
+        default = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
+        candidates = [p for p in (self._resume_path, default) if p]
+        for folder in candidates:
+            path = os.path.join(folder, CHECKPOINT_RECORDS)
+            if os.path.isfile(path):
+                table = pq.read_table(path)
+                meta = json.loads((table.schema.metadata or {}).get(b"dprune.callback", b"{}"))
+                steps = table["step"].to_numpy()
+                if steps.size and steps.max() >= state.global_step:
+                    raise RuntimeError(
+                        f"The dynamics saved in {folder} have presentations from step {int(steps.max())} but the "
+                        f"checkpoint is at step {state.global_step}; the checkpoint folder is inconsistent."
+                    )
+                if table.num_rows:
+                    self._chunks = [{name: table[name].to_numpy(zero_copy_only=False) for name in table.column_names}]
+                self._completed_epochs = set(int(e) for e in meta.get("completed_epochs", []))
+                self._num_labels = meta.get("num_labels") or self._num_labels
+                return
+        raise RuntimeError(
+            f"Training resumes from step {state.global_step}, but no {CHECKPOINT_RECORDS} was found in "
+            f"{candidates}: the checkpoint was written without ForgettingCallback, so the dynamics of the first "
+            f"{state.global_step} steps are lost. Resume from a checkpoint written with the callback attached, "
+            "or train from scratch."
+        )
+
+    def _predict_pass(self, state) -> None:
+        import torch
+
+        dataset = self._trainer.train_dataset
+        output = self._trainer.predict(dataset)
+        logits = output.predictions[0] if isinstance(output.predictions, (tuple, list)) else output.predictions
+        labels = output.label_ids
+        if labels is None:
+            raise ValueError("ForgettingCallback(mode='predict') needs labels in the training dataset.")
+        logits_t = torch.as_tensor(np.asarray(logits))
+        labels_t = torch.as_tensor(np.asarray(labels)).long().reshape(-1)
+        self._record(torch.arange(len(labels_t)), labels_t, logits_t)
+
+    # ------------------------------------------------------------------ results
+    @property
+    def dynamics(self) -> Dynamics:
+        """The recorded dynamics; raises a clear error when nothing was recorded."""
+        self._flush()
+        if not self._chunks:
+            raise RuntimeError(
+                "ForgettingCallback has recorded nothing: attach it to a Trainer (callback.trainer = trainer, "
+                "before trainer.train()) and train for at least one step before scoring."
+            )
+        meta = {
+            "source": "trainer_callback",
+            "mode": self.mode,
+            "num_labels": self._num_labels,
+            "label_mapping": self._label_mapping,
+            "id_column": self._id_column_used,
+            "n_examples": self._n_examples,
+            "seeds": [getattr(self, "_seed_used", None)],
+        }
+        return Dynamics(self._table(), meta)
+
+    @property
+    def has_records(self) -> bool:
+        """True once at least one presentation was recorded."""
+        return bool(self._chunks or self._pending)
+
+    @property
+    def learning_events(self) -> dict[int, list[int]]:
+        """Original dPrune view: position -> correctness (0/1) at each presentation, in order."""
+        table = self.dynamics.table
+        order = np.lexsort((table["step"].to_numpy(), table["epoch"].to_numpy(), table["position"].to_numpy()))
+        positions = table["position"].to_numpy()[order]
+        correct = table["correct"].to_numpy(zero_copy_only=False)[order].astype(int)
+        events: dict[int, list[int]] = {}
+        for p, c in zip(positions.tolist(), correct.tolist()):
+            events.setdefault(p, []).append(c)
+        return events
+
+    def calculate_forgetting_scores(self, never_learned: str = "above_all") -> list[float]:
+        """Original dPrune API: forgetting events per training-set position.
+
+        Unlike the original (which gave never-learned examples 0), never-learned examples
+        rank above every learned one by default; pass ``never_learned="zero"`` for the old rule.
+        """
+        dynamics = self.dynamics
+        events = dynamics.forgetting_events(never_learned=never_learned)
+        table = dynamics.table
+        example = np.searchsorted(dynamics.example_ids(), table["row_id"].to_numpy(zero_copy_only=False))
+        n = self._n_examples or int(table["position"].to_numpy().max()) + 1
+        scores = np.zeros(n, dtype=np.float64)
+        scores[table["position"].to_numpy()] = events[example]
+        return scores.tolist()
+
+    def dprune_identity(self) -> dict[str, Any]:
+        """Content identity for cache keys (the recorded dynamics)."""
+        if not self.has_records:
+            return {"forgetting_callback": "no records", "mode": self.mode}
+        return self.dynamics.dprune_identity()
+
+    # ------------------------------------------------------------------ pickling
+    def __getstate__(self) -> dict:
+        self._flush()
+        state = dict(self.__dict__)
+        state["_trainer"] = None
+        state["_originals"] = {}
+        state["_pending"] = []
+        state["_active"] = False
+        state["epoch_sink"] = None
+        return state
+
+    def __repr__(self) -> str:
+        recorded = sum(len(c["position"]) for c in self._chunks) + sum(len(p[2]) for p in self._pending)
+        return f"ForgettingCallback(mode={self.mode!r}, presentations={recorded})"
+
+
+def _logits_of(outputs) -> Any:
+    if isinstance(outputs, Mapping):
+        if "logits" in outputs:
+            return outputs["logits"]
+        values = [v for k, v in outputs.items() if k != "loss"]
+        return values[0] if values else None
+    if isinstance(outputs, (tuple, list)):
+        return outputs[1] if len(outputs) > 1 else outputs[0]
+    return outputs

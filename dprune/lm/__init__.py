@@ -1,0 +1,1 @@
+"""Language models: the KenLM tools, training a model and loading it."""

@@ -1,0 +1,1 @@
+"""Vectors: k-means clustering over embeddings."""
