@@ -152,8 +152,8 @@ class ArtifactRef:
 
 # --------------------------------------------------------------------------- helpers
 def default_cache_dir() -> str:
-    """Local cache for shards copied from non-local stores: ``$DPRUNE_CACHE`` or ``~/.cache/dprune/store``."""
-    env = os.environ.get("DPRUNE_CACHE")
+    """Local cache for shards copied from non-local stores: ``$DPRUNE_STORE_CACHE`` or ``~/.cache/dprune/store``."""
+    env = os.environ.get("DPRUNE_STORE_CACHE")
     return os.path.abspath(os.path.expanduser(env or os.path.join("~", ".cache", "dprune", "store")))
 
 

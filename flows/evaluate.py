@@ -39,36 +39,30 @@ from dprune.evaluation.experiment import (
     check_settings,
     random_methods,
 )
-from dprune.core.registry import SCORERS
-from dprune.stages import ComponentSpec
+from dprune.core.registry import ComponentSpec
 from dprune.store import ArtifactRef
 
-from flows.prune import (
-    DEFAULT_CLUSTERING,
+from flows.prune import prune
+from flows.settings import (
     DEFAULT_EMBEDDING,
-    DEFAULT_PERPLEXITY,
     DEFAULT_STORE,
-    _map_shards,
-    _parse_params,
-    _parse_spec,
-    _settings,
-    prune,
+    add_common_arguments,
+    check_output_folder,
+    common_params,
+    parse_params,
+    parse_spec,
+    resolved_stages,
+    score_columns as stage_score_columns,
+    stage_settings,
+    task_runner,
 )
-from tasks.common import store_of
+from tasks.common import map_shard_tasks, store_of
 from tasks.embed import embed_shard_task, embed_task
 from tasks.evaluate import evaluate_task, evaluation_report_task, flip_labels_task, full_data_task
 from tasks.load import load_task
 
 DEFAULT_OUTPUT = "out/evaluate"
 DEFAULT_SEEDS = (0, 1, 2)
-STAGES = ("embedding", "clustering", "perplexity", "dynamics")
-
-
-def _known_scorers(clustering: Any, perplexity: Any) -> list[str]:
-    """Registered scorer names plus the columns the clustering and perplexity stages write."""
-    stage_columns = [s["score_column"] for s in (_settings(clustering, DEFAULT_CLUSTERING),
-                                                 _settings(perplexity, DEFAULT_PERPLEXITY)) if s]
-    return sorted({*SCORERS.names(), *stage_columns})
 
 
 def _title(dataset: str, method: str, noise: float, noise_seed: int) -> str:
@@ -85,7 +79,7 @@ def evaluate(
     test_split: str | None = None,
     text_column: str = "text",
     label_column: str | None = "label",
-    scorers: list[str] | None = None,
+    score_columns: list[str] | None = None,
     pruners: list[str | dict[str, Any]] | None = None,
     fractions: list[float] | None = None,
     seeds: list[int] | None = None,
@@ -110,8 +104,9 @@ def evaluate(
     test_dataset, test_split
         The test data: default ``dataset`` with split ``"test"``; a given ``test_dataset``
         is loaded whole unless ``test_split`` names a split.
-    scorers : list of str
-        Score columns to evaluate (default :data:`dprune.evaluation.experiment.DEFAULT_SCORERS`).
+    score_columns : list of str
+        Score columns to evaluate, among those the scoring stages write (default
+        :data:`dprune.evaluation.experiment.DEFAULT_SCORERS`).
     pruners : list of str or dict
         Pruner names or specs; a pruner that ranks by a score is paired with every
         scorer (default :data:`dprune.evaluation.experiment.DEFAULT_PRUNERS`).
@@ -139,15 +134,19 @@ def evaluate(
         fractions=fractions or DEFAULT_FRACTIONS, seeds=seeds or DEFAULT_SEEDS, noise=noise, noise_seed=noise_seed,
         method=method, label_column=label_column,
     )
-    methods = build_methods(scorers or DEFAULT_SCORERS, pruners or DEFAULT_PRUNERS,
-                            known_scorers=_known_scorers(clustering, perplexity), seed=seeds[0])
+    stages = resolved_stages({"embedding": embedding, "clustering": clustering, "perplexity": perplexity,
+                              "dynamics": dynamics}, flow="evaluate", labelled=label_column is not None)
+    methods = build_methods(score_columns or DEFAULT_SCORERS, pruners or DEFAULT_PRUNERS,
+                            known_scorers=stage_score_columns(stages), seed=seeds[0])
+    check_output_folder(output, flow="evaluate")
     # The probe needs embeddings even when the prune run's embedding stage is off (False).
-    embedding_options = {"text_column": text_column, **(_settings(embedding, DEFAULT_EMBEDDING) or DEFAULT_EMBEDDING)}
+    embedding_options = {"text_column": text_column,
+                         **(stage_settings(embedding, DEFAULT_EMBEDDING) or DEFAULT_EMBEDDING)}
     output_dir = Path(output)
 
     def embed(dataset_ref: ArtifactRef) -> ArtifactRef:
-        return _map_shards(embed_shard_task, embed_task, dataset_ref, shard_rows=embedding_options["shard_rows"],
-                           reuse_only=reuse_only, options=embedding_options)
+        return map_shard_tasks(embed_shard_task, embed_task, dataset_ref, shard_rows=embedding_options["shard_rows"],
+                               reuse_only=reuse_only, options=embedding_options)
 
     clean_ref = load_task(store, dataset, split=split, text_column=text_column, label_column=label_column)
     check_labelled(store_of(clean_ref), clean_ref, label_column)
@@ -188,14 +187,11 @@ def _spec_text(spec: str | dict[str, Any]) -> str:
 def build_parser() -> argparse.ArgumentParser:
     """The command line of ``python flows/evaluate.py``."""
     parser = argparse.ArgumentParser(description="Evaluate pruning methods against random selection and full data.")
-    parser.add_argument("--dataset", help="bundled example name, file, fsspec URL or hub name (training data)")
-    parser.add_argument("--split")
+    add_common_arguments(parser, output_help=f"folder for the results (default {DEFAULT_OUTPUT})")
     parser.add_argument("--test-dataset", help="test data (default: --dataset with split 'test')")
     parser.add_argument("--test-split")
-    parser.add_argument("--text-column")
-    parser.add_argument("--label-column")
-    parser.add_argument("--scorers", nargs="+", metavar="NAME",
-                        help=f"score columns (default: {' '.join(DEFAULT_SCORERS)})")
+    parser.add_argument("--score-columns", nargs="+", metavar="NAME",
+                        help=f"score columns to evaluate (default: {' '.join(DEFAULT_SCORERS)})")
     defaults = " ".join(map(_spec_text, DEFAULT_PRUNERS))
     parser.add_argument("--pruners", nargs="+", metavar="SPEC",
                         help=f"pruner names or NAME:KEY=VALUE,... specs (default: {defaults})")
@@ -206,37 +202,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--noise-seed", type=int)
     parser.add_argument("--method", choices=DOWNSTREAM_MODELS, help="downstream model (default probe)")
     parser.add_argument("--method-options", metavar="KEY=VALUE,...", help="settings of the downstream model")
-    for stage in STAGES:
-        parser.add_argument(f"--{stage}", metavar="KEY=VALUE,...", help=f"settings of the {stage} stage")
-        parser.add_argument(f"--no-{stage}", action="store_true", help=f"turn the {stage} stage off")
-    parser.add_argument("--store", help="artifact store root (path or fsspec URL)")
-    parser.add_argument("--output", help=f"folder for the results (default {DEFAULT_OUTPUT})")
-    parser.add_argument("--reuse-only", action="store_true", default=None,
-                        help="fail instead of computing missing scores")
     return parser
 
 
-def parse_args(argv: list[str] | None = None) -> dict[str, Any]:
-    """Flow parameters from the command line (flags left out keep the flow's defaults)."""
+def parse_args(argv: list[str] | None = None) -> tuple[dict[str, Any], argparse.Namespace]:
+    """Flow parameters from ``--config`` and the command line (flags win), plus the parsed flags."""
     args = build_parser().parse_args(argv)
-    params = {
-        "dataset": args.dataset, "split": args.split, "test_dataset": args.test_dataset, "test_split": args.test_split,
-        "text_column": args.text_column, "label_column": args.label_column, "scorers": args.scorers,
-        "pruners": [_parse_spec(s) for s in args.pruners] if args.pruners else None,
+    params = common_params(args)
+    flags = {
+        "test_dataset": args.test_dataset, "test_split": args.test_split, "score_columns": args.score_columns,
+        "pruners": [parse_spec(s) for s in args.pruners] if args.pruners else None,
         "fractions": args.fractions, "seeds": args.seeds, "noise": args.noise, "noise_seed": args.noise_seed,
-        "method": args.method, "method_options": _parse_params(args.method_options) if args.method_options else None,
-        "store": args.store, "output": args.output, "reuse_only": args.reuse_only,
+        "method": args.method, "method_options": parse_params(args.method_options) if args.method_options else None,
     }
-    for stage in STAGES:
-        params[stage] = False if getattr(args, f"no_{stage}") else (
-            _parse_params(getattr(args, stage)) if getattr(args, stage) else None
-        )
-    return {k: v for k, v in params.items() if v is not None}
+    params.update({k: v for k, v in flags.items() if v is not None})
+    return params, args
 
 
 if __name__ == "__main__":
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    summary = evaluate(**parse_args(sys.argv[1:]))
+    flow_params, cli = parse_args(sys.argv[1:])
+    summary = evaluate.with_options(task_runner=task_runner(cli))(**flow_params)
     print("\n" + Path(summary["results"]["markdown"]).read_text(encoding="utf-8"))
     for name, path in summary["results"].items():
         print(f"  {name:<8}: {path}")

@@ -41,3 +41,15 @@ def run_shard(stage: Callable[..., Any], what: str, shard: int, *args: Any, **op
     state = "computed" if shard in computed else "already in the store"
     get_run_logger().info("%s shard %d %s", what, shard, state)
     return shard
+
+
+def map_shard_tasks(shard_task, commit_task, dataset_ref: ArtifactRef, *refs: ArtifactRef, shard_rows: int,
+                    reuse_only: bool, options: dict[str, Any]) -> ArtifactRef:
+    """Run a sharded stage: one task per shard (in parallel on a Dask runner), then the commit task."""
+    from prefect import unmapped
+
+    static = {name: unmapped(value) for name, value in options.items()}
+    shards = shard_indices(dataset_ref, shard_rows)
+    shard_task.map(unmapped(dataset_ref), *map(unmapped, refs), shards, reuse_only=unmapped(reuse_only),
+                   **static).result()
+    return commit_task(dataset_ref, *refs, reuse_only=reuse_only, **options)

@@ -24,25 +24,26 @@ def report_task(
     text_column: str = "text",
     label_column: str | None = "label",
 ) -> str:
-    """Write ``report.html`` with its figures; publish a summary table and a link to the report."""
-    paths, summary = report_stage(
+    """Publish the selection's report (built once per selection) in ``output_dir``; link it and its summary in Prefect."""
+    report = report_stage(
         store_of(dataset_ref), dataset_ref, list(score_refs), selection_ref, output_dir,
         text_column=text_column, label_column=label_column,
     )
+    summary = report.summary
     create_table_artifact(
         key="dprune-selection",
         table=summary_rows(summary),
         description=f"Kept {summary['kept']} of {summary['rows']} rows (selection {selection_ref.key}).",
     )
     create_link_artifact(
-        key="dprune-report", link=paths.html.resolve().as_uri(), link_text="dPrune selection report",
+        key="dprune-report", link=report.html.resolve().as_uri(), link_text="dPrune selection report",
     )
     create_markdown_artifact(
-        key="dprune-report-figures", markdown=figures_markdown(paths.figures),
+        key="dprune-report-figures", markdown=figures_markdown(report.figures),
         description="The report's figures (embedded PNG).",
     )
-    get_run_logger().info("report -> %s", paths.html)
-    return str(paths.html)
+    get_run_logger().info("report -> %s", report.html)
+    return str(report.html)
 
 
 def figures_markdown(figures: Sequence[Path]) -> str:

@@ -23,7 +23,7 @@ _PROBES: dict[str, object] = {}
 def probe_dynamics(dataset: Dataset):
     """Dynamics of a tiny linear probe on ``dataset`` (cached per dataset content)."""
     from dprune.core.fingerprint import dataset_fingerprint
-    from dprune.dynamics.training import train_linear_probe
+    from dprune.dynamics.probe import train_linear_probe
 
     key = dataset_fingerprint(dataset)
     if key not in _PROBES:

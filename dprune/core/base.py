@@ -149,6 +149,18 @@ class MissingColumnError(KeyError, ValueError):
         return str(self.args[0]) if self.args else ""
 
 
+#: How many row positions an error message lists before it says how many there are.
+MAX_POSITIONS_SHOWN = 20
+
+
+def format_positions(positions: Sequence[int]) -> str:
+    """Row positions for an error message: the first few, then how many in total."""
+    positions = list(positions)
+    shown = ", ".join(str(int(p)) for p in positions[:MAX_POSITIONS_SHOWN])
+    more = f", ... ({len(positions)} in total)" if len(positions) > MAX_POSITIONS_SHOWN else ""
+    return f"[{shown}{more}]"
+
+
 def require_columns(dataset: Dataset, columns: Sequence[str], *, owner: str) -> None:
     """Raise :class:`MissingColumnError` naming the missing columns, the ones present and the fix."""
     missing = [c for c in columns if c not in dataset.column_names]

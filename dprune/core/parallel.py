@@ -28,6 +28,7 @@ methods; a component that caches a heavy model should drop it in
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import sys
@@ -40,7 +41,7 @@ from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["ShardReport", "Shard", "map_batches", "map_shards", "plan_shards", "default_start_method"]
+__all__ = ["ShardReport", "Shard", "map_batches", "map_shards", "plan_shards", "default_start_method", "torch_threads"]
 
 BatchFunction = Callable[[pa.Table, int], Any]
 
@@ -328,3 +329,19 @@ def map_shards(
     finally:
         results.close()
     return report
+
+@contextlib.contextmanager
+def torch_threads(count: int | None):
+    """Run with ``count`` torch CPU threads: tiny matrix products are fastest (and do not fight
+    other processes for cores) on one thread."""
+    import torch
+
+    if count is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

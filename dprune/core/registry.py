@@ -7,7 +7,8 @@ accepted too. Registering a name twice raises, and an unknown name raises
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, TypeVar
 
 T = TypeVar("T", bound=type)
 
@@ -73,3 +74,33 @@ SCORERS = Registry("scorer")
 PRUNERS = Registry("pruner")
 register_scorer = SCORERS.register
 register_pruner = PRUNERS.register
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    """A registry name plus keyword parameters, as written in a config file."""
+
+    name: str
+    params: Mapping[str, Any]
+
+    @classmethod
+    def parse(cls, spec: "ComponentSpec | Mapping[str, Any] | str") -> "ComponentSpec":
+        """Accept ``"top_k"``, ``{"name": "top_k", "params": {...}}`` or ``{"name": "top_k", "k": 0.5}``."""
+        if isinstance(spec, ComponentSpec):
+            return spec
+        if isinstance(spec, str):
+            return cls(spec, {})
+        if isinstance(spec, Mapping) and "name" in spec:
+            extra = {k: v for k, v in spec.items() if k not in ("name", "params")}
+            return cls(str(spec["name"]), {**dict(spec.get("params") or {}), **extra})
+        raise ValueError(
+            f"A component spec must be a name or a mapping with a 'name' key (and optional 'params'). Got {spec!r}."
+        )
+
+    def build_scorer(self) -> Any:
+        """Instantiate the registered scorer."""
+        return SCORERS.build(self.name, **self.params)
+
+    def build_pruner(self) -> Any:
+        """Instantiate the registered pruner."""
+        return PRUNERS.build(self.name, **self.params)

@@ -53,7 +53,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from transformers import TrainerCallback
 
-from dprune.dynamics.records import Dynamics, _records_table, batch_dynamics, dynamics_schema
+from dprune.dynamics.records import Dynamics, records_table, batch_dynamics, dynamics_schema
 from dprune.data.labels import LabelMapping
 
 __all__ = ["ForgettingCallback", "INDEX_COLUMN", "CHECKPOINT_RECORDS"]
@@ -450,7 +450,7 @@ class ForgettingCallback(TrainerCallback):
         if not self._chunks:
             return dynamics_schema().empty_table()
         merged = {k: np.concatenate([c[k] for c in self._chunks]) for k in self._chunks[0]}
-        return _records_table(merged)
+        return records_table(merged)
 
     def _state_meta(self) -> dict:
         return {

@@ -48,19 +48,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from datasets import Dataset
 
 __all__ = [
-    "DYNAMICS_STAGE",
     "FORMAT",
     "FORMAT_VERSION",
     "Dynamics",
     "batch_dynamics",
     "data_map_regions",
     "dynamics_schema",
+    "records_table",
 ]
 
 FORMAT = "dprune-dynamics"
 FORMAT_VERSION = 1
-#: Stage name of dynamics artifacts in the store.
-DYNAMICS_STAGE = "dynamics"
 #: Key of the metadata blob in the Arrow schema metadata of a saved table.
 _SCHEMA_META_KEY = b"dprune.dynamics"
 
@@ -126,7 +124,7 @@ def batch_dynamics(logits: "torch.Tensor", labels: "torch.Tensor") -> dict[str, 
         }
 
 
-def _records_table(columns: Mapping[str, Any], row_id_type: pa.DataType | None = None) -> pa.Table:
+def records_table(columns: Mapping[str, Any], row_id_type: pa.DataType | None = None) -> pa.Table:
     """Build a dynamics table from column arrays (numpy or lists), casting to the schema."""
     missing = [f for f in _FIELDS if f not in columns]
     if missing:
@@ -158,7 +156,7 @@ class Dynamics:
     """A table of per-presentation training dynamics plus its metadata.
 
     Build one from a training run (:class:`dprune.dynamics.callback.ForgettingCallback`,
-    :func:`dprune.dynamics.training.train_linear_probe`, :func:`dprune.dynamics.training.finetune_dynamics`),
+    :func:`dprune.dynamics.probe.train_linear_probe`, :func:`dprune.dynamics.finetune.finetune_dynamics`),
     from a saved file (:meth:`load`) or from a store artifact (:meth:`from_store`).
 
     Parameters
@@ -200,7 +198,7 @@ class Dynamics:
     @classmethod
     def from_columns(cls, columns: Mapping[str, Any], meta: Mapping[str, Any] | None = None) -> "Dynamics":
         """Build from a mapping of column name -> array (see :func:`dynamics_schema`)."""
-        return cls(_records_table(columns), meta)
+        return cls(records_table(columns), meta)
 
     @classmethod
     def concat(cls, parts: Sequence["Dynamics"]) -> "Dynamics":

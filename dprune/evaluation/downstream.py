@@ -107,7 +107,7 @@ class LinearProbe:
         """Test accuracy of a probe fit on ``train[positions]`` (``seed`` is unused: the fit is deterministic)."""
         import torch
 
-        from dprune.dynamics.training import _cpu_threads
+        from dprune.core.parallel import torch_threads
 
         positions = _positions(positions, len(self.train_labels), type(self).__name__)
         features = self.train_features[positions]
@@ -125,7 +125,7 @@ class LinearProbe:
             loss.backward()
             return loss
 
-        with _cpu_threads(1):  # small matrix products: one thread is fastest and leaves the other cores free
+        with torch_threads(1):  # small matrix products: one thread is fastest and leaves the other cores free
             optimizer.step(closure)
         with torch.no_grad():
             test = torch.from_numpy((self.test_features - mean) / scale)
@@ -149,7 +149,7 @@ class FineTunedClassifier:
     model : str or path, default "all-MiniLM-L6-v2"
         Checkpoint to fine-tune (resolved with :func:`dprune.models.resolve_model_name`).
     epochs, batch_size, learning_rate, max_length
-        Training settings (the defaults of :func:`dprune.dynamics.training.finetune_dynamics`).
+        Training settings (the defaults of :func:`dprune.dynamics.finetune.finetune_dynamics`).
     training_args : dict, optional
         Extra ``TrainingArguments``.
     """
@@ -183,12 +183,12 @@ class FineTunedClassifier:
         from transformers import AutoTokenizer
 
         from dprune.models import resolve_model_name
-        from dprune.dynamics.training import _tokenized
+        from dprune.dynamics.finetune import tokenize_for_training
 
         self._path = resolve_model_name(model)
         self._tokenizer = AutoTokenizer.from_pretrained(self._path)
-        self._train = _tokenized(train, self._tokenizer, text_column, max_length, self.train_labels, None, None)
-        self._test = _tokenized(test, self._tokenizer, text_column, max_length, self.test_labels, None, None)
+        self._train = tokenize_for_training(train, self._tokenizer, text_column, max_length, self.train_labels, None, None)
+        self._test = tokenize_for_training(test, self._tokenizer, text_column, max_length, self.test_labels, None, None)
 
     def accuracy(self, positions: Any, seed: int = 0) -> float:
         """Test accuracy after fine-tuning on ``train[positions]`` with ``seed``."""

@@ -28,12 +28,13 @@ import pyarrow.parquet as pq
 
 from dprune.core.base import column_to_numpy
 from dprune.evaluation.downstream import FineTunedClassifier, LinearProbe
-from dprune.embedding_store import read_embeddings
+from dprune.stages.embeddings import read_embeddings
 from dprune.data.labels import encode_labels
 from dprune.evaluation.noise import CLEAN_LABEL_COLUMN, FLIPPED_COLUMN, NOISE_FRACTION, NOISE_SEED
 from dprune.core.params import NON_EMPTY_STR, Interval, InvalidParameterError, Options, check_param
 from dprune.core.registry import PRUNERS
-from dprune.stages import ComponentSpec, prune_stage
+from dprune.core.registry import ComponentSpec
+from dprune.stages import prune_stage
 from dprune.store import ArtifactRef, ArtifactStore
 
 __all__ = [
@@ -190,10 +191,10 @@ def build_methods(
         An unknown pruner name (the message lists the registered ones).
     """
     if isinstance(scorers, str) or not scorers:
-        raise InvalidParameterError(f"The 'scorers' parameter of {owner} must be a non-empty list of score names. "
+        raise InvalidParameterError(f"The 'score_columns' parameter of {owner} must be a non-empty list of score names. "
                                     f"Got {scorers!r} instead.")
     for scorer in scorers:
-        check_param(owner, "scorers", scorer, [Options(sorted(known_scorers))] if known_scorers else [NON_EMPTY_STR])
+        check_param(owner, "score_columns", scorer, [Options(sorted(known_scorers))] if known_scorers else [NON_EMPTY_STR])
     if isinstance(pruners, str) or not pruners:
         raise InvalidParameterError(f"The 'pruners' parameter of {owner} must be a non-empty list of pruner names "
                                     f"or specs. Got {pruners!r} instead.")

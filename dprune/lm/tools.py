@@ -14,7 +14,7 @@ Lookup order for a tool (:func:`find_tool`):
 
 1. ``$DPRUNE_KENLM_BIN`` -- a directory holding the programs (an explicit
    setting: a tool missing there is an error, there is no fallback);
-2. the cache, ``${DPRUNE_CACHE:-${XDG_CACHE_HOME:-~/.cache}/dprune}/kenlm/bin``,
+2. the cache, ``${DPRUNE_TOOLS_CACHE:-${XDG_CACHE_HOME:-~/.cache}/dprune}/kenlm/bin``,
    filled by ``build``;
 3. ``PATH``.
 
@@ -90,7 +90,7 @@ _BOOST_COMPONENTS = {
 }
 
 _ENV_BIN = "DPRUNE_KENLM_BIN"
-_ENV_CACHE = "DPRUNE_CACHE"
+_ENV_CACHE = "DPRUNE_TOOLS_CACHE"
 _BUILD_INFO = "BUILD_INFO.json"
 _BUILD_COMMAND = "python -m dprune.lm.tools build"
 
@@ -105,7 +105,7 @@ class KenLMToolsNotFoundError(KenLMToolsError, FileNotFoundError):
 
 # --------------------------------------------------------------------------- locations
 def cache_dir() -> Path:
-    """Root of dPrune's user cache: ``$DPRUNE_CACHE``, else ``$XDG_CACHE_HOME/dprune``, else ``~/.cache/dprune``."""
+    """Root of dPrune's user cache: ``$DPRUNE_TOOLS_CACHE``, else ``$XDG_CACHE_HOME/dprune``, else ``~/.cache/dprune``."""
     explicit = os.environ.get(_ENV_CACHE)
     if explicit:
         return Path(explicit).expanduser()
@@ -551,7 +551,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     build = sub.add_parser("build", help="build the tools from the kenlm sdist and cache them")
     build.add_argument("--apt", action="store_true", help="install missing build dependencies with apt-get")
     build.add_argument("--force", action="store_true", help="rebuild even if cached tools exist")
-    build.add_argument("--cache-dir", default=None, help="cache root (default: $DPRUNE_CACHE or ~/.cache/dprune)")
+    build.add_argument("--cache-dir", default=None, help="cache root (default: $DPRUNE_TOOLS_CACHE or ~/.cache/dprune)")
     build.add_argument("--sdist", default=None, help="build from this local kenlm-<version>.tar.gz")
     build.add_argument("--version", default=KENLM_VERSION, help=f"KenLM version (default {KENLM_VERSION})")
     build.add_argument("--jobs", type=int, default=None, help="parallel compile jobs (default: CPU count)")

@@ -6,7 +6,7 @@ pipes it into ``lmplz`` and converts the ARPA output with ``build_binary``::
 
     from dprune.lm.training import train_kenlm_model
     lm = train_kenlm_model(wiki, "ref.bin", order=5, prune=(0, 0, 1))   # Dataset column "text"
-    lm = train_kenlm_model("corpus/*.txt.gz", store=store)               # files, cached in a store
+    lm = train_kenlm_model("corpus/*.txt.gz", "ref.bin")                 # text files or URLs
     PerplexityScorer(lm.path)
 
 The corpus is a ``datasets.Dataset`` (its ``text_column``), a text file, a
@@ -15,11 +15,8 @@ compression inferred from the extension). Every line of the text is one
 sentence for the model: dataset rows are split at newlines, exactly as the
 scorer splits documents into lines; blank lines are skipped.
 
-With an :class:`~dprune.store.ArtifactStore` the binary is stored as artifact
-``kenlm/<key>`` (file ``model.bin`` plus a small table of n-gram counts),
-where the key hashes the corpus *content* and every setting that changes the
-model; a second call with the same corpus and settings reuses it without
-running ``lmplz``.
+The kenlm stage (:mod:`dprune.stages.kenlm`) stores the binary in the artifact
+store, keyed by the corpus *content* and every setting that changes the model.
 """
 
 from __future__ import annotations
@@ -44,22 +41,13 @@ from dprune.text.normalization import NormalizerSpec, normalizer_config, resolve
 
 __all__ = [
     "KenLMModelError",
-    "LM_MODEL_FILE",
-    "LM_STAGE",
-    "LM_STAGE_VERSION",
     "TrainedLM",
     "corpus_fingerprint",
-    "kenlm_artifact_key",
     "kenlm_config",
     "load_kenlm_model",
     "train_kenlm_model",
 ]
 
-#: Artifact store stage name and version of trained reference models.
-LM_STAGE = "kenlm"
-LM_STAGE_VERSION = 1
-#: Name of the binary inside the artifact.
-LM_MODEL_FILE = "model.bin"
 #: Highest n-gram order the built tools and the ``kenlm`` Python module support.
 MAX_ORDER = 6
 _BINARY_TYPES = ("probing", "trie")
@@ -309,19 +297,13 @@ def kenlm_config(
     }
 
 
-def kenlm_artifact_key(corpus_fp: str, config: Mapping[str, Any]) -> str:
-    """Store key of a reference model: stage ``kenlm``, its version, the config and the corpus hash."""
-    from dprune.core.fingerprint import compute_key
-
-    return compute_key(LM_STAGE, LM_STAGE_VERSION, dict(config), inputs=(corpus_fp,))
-
 
 # --------------------------------------------------------------------------- training
 @dataclass(frozen=True)
 class TrainedLM:
     """Result of :func:`train_kenlm_model`."""
 
-    #: Local path of the KenLM binary (inside the store for a local store, a cached copy otherwise).
+    #: Local path of the KenLM binary.
     path: str
     #: The settings that determine the model (see :func:`kenlm_config`).
     config: dict
@@ -329,12 +311,10 @@ class TrainedLM:
     corpus_fingerprint: str
     #: Number of n-grams per order, from the ARPA header.
     ngram_counts: dict = field(default_factory=dict)
-    #: Number of (non-empty, normalized) training lines; None when an artifact was reused.
+    #: Number of (non-empty, normalized) training lines.
     num_lines: int | None = None
-    #: The store artifact, when trained with a store.
-    ref: Any = None
-    #: True when an existing artifact was reused and lmplz did not run.
-    reused: bool = False
+    #: Size of the intermediate ARPA file, in bytes.
+    arpa_bytes: int | None = None
 
 
 def _pump(lines: Iterable[list[str]], stdin: io.BufferedWriter, counter: list[int], errors: list[BaseException]) -> None:
@@ -439,9 +419,8 @@ def _build_binary(arpa: Path, output: Path, binary_type: str, workdir: Path, mem
 
 def train_kenlm_model(
     corpus: Any,
-    output_path: str | os.PathLike | None = None,
+    output_path: str | os.PathLike,
     *,
-    store: Any = None,
     text_column: str = "text",
     order: int = 5,
     prune: Sequence[int] | None = None,
@@ -461,11 +440,8 @@ def train_kenlm_model(
         Training text. A dataset's ``text_column`` rows are split into lines; text files
         are read line by line (fsspec URLs and ``.gz``/``.bz2``/``.xz`` work). A
         ``(url, storage_options)`` pair is accepted too.
-    output_path : path, optional
-        Where to write the binary (atomically). Required without ``store``; with a store,
-        an extra copy is written there if given.
-    store : ArtifactStore, optional
-        Store the binary as artifact ``kenlm/<key>`` and reuse it when it already exists.
+    output_path : path
+        Where to write the binary (atomically).
     text_column : str
         Column of a dataset corpus.
     order : int
@@ -493,8 +469,8 @@ def train_kenlm_model(
     Returns
     -------
     TrainedLM
-        ``path`` of the binary, ``config``, ``corpus_fingerprint``, n-gram counts and, with a
-        store, the artifact ``ref``.
+        ``path`` of the binary, ``config``, ``corpus_fingerprint``, n-gram counts and the
+        number of training lines.
 
     Raises
     ------
@@ -505,28 +481,12 @@ def train_kenlm_model(
         order=order, prune=prune, normalizer=normalizer, binary_type=binary_type, discount_fallback=discount_fallback
     )
     _check_settings(order, binary_type, memory)
-    if store is None and output_path is None:
-        raise ValueError("Pass output_path (where to write the model binary) or store (an ArtifactStore).")
     norm = resolve_normalizer(normalizer)
     fingerprint = corpus_fingerprint(corpus, text_column=text_column, storage_options=storage_options)
-
-    key = ref = None
-    if store is not None:
-        key = kenlm_artifact_key(fingerprint, config)
-        if store.exists(LM_STAGE, key):
-            ref = store.ref(LM_STAGE, key)
-            path = store.local_file(ref, LM_MODEL_FILE)
-            manifest = store.manifest(ref)
-            counts = {int(k): int(v) for k, v in manifest.get("meta", {}).get("ngram_counts", {}).items()}
-            if output_path is not None:
-                _copy_atomic(Path(path), Path(output_path))
-            return TrainedLM(path=path, config=config, corpus_fingerprint=fingerprint, ngram_counts=counts,
-                             ref=ref, reused=True)
-
     with tempfile.TemporaryDirectory(prefix="dprune-kenlm-", dir=temp_dir) as tmp:
         workdir = Path(tmp)
         arpa = workdir / "model.arpa"
-        binary = workdir / LM_MODEL_FILE
+        binary = workdir / "model.bin"
         chunks = _iter_corpus_chunks(corpus, text_column, norm, storage_options)
         num_lines = _run_lmplz(
             chunks, arpa, workdir, order=int(order), prune=config["prune"], memory=memory,
@@ -537,31 +497,9 @@ def train_kenlm_model(
         _build_binary(arpa, binary, binary_type, workdir, memory)
         arpa.unlink()
         check_kenlm_file(binary)
-        if output_path is not None:
-            _copy_atomic(binary, Path(output_path))
-        if store is None:
-            return TrainedLM(path=os.fspath(Path(output_path).resolve()), config=config,
-                             corpus_fingerprint=fingerprint, ngram_counts=counts, num_lines=num_lines)
-        meta = {
-            "ngram_counts": {str(k): v for k, v in counts.items()},
-            "num_lines": num_lines,
-            "arpa_bytes": arpa_size,
-            "corpus_fingerprint": fingerprint,
-        }
-        writer = store.open_writer(
-            LM_STAGE, key, config=config, versions={"stage": LM_STAGE_VERSION, "kenlm": config["kenlm"]},
-            meta=meta, num_shards=1,
-        )
-        writer.put_file(LM_MODEL_FILE, binary)
-        table = pa.table({
-            "order": pa.array(sorted(counts), pa.int32()),
-            "ngrams": pa.array([counts[k] for k in sorted(counts)], pa.int64()),
-        })
-        writer.write_shard(0, table)
-        ref = writer.commit()
-    path = store.local_file(ref, LM_MODEL_FILE)
-    return TrainedLM(path=path, config=config, corpus_fingerprint=fingerprint, ngram_counts=counts,
-                     num_lines=num_lines, ref=ref)
+        _copy_atomic(binary, Path(output_path))
+    return TrainedLM(path=os.fspath(Path(output_path).expanduser().resolve()), config=config,
+                     corpus_fingerprint=fingerprint, ngram_counts=counts, num_lines=num_lines, arpa_bytes=arpa_size)
 
 
 def _copy_atomic(source: Path, target: Path) -> None:

@@ -3,7 +3,7 @@
 A high loss marks examples the model gets wrong (hard, ambiguous or
 mislabeled); a low loss marks easy ones. The model is used as given (eval mode,
 no gradients); it should be a classifier trained on the task, e.g. the output
-of :func:`dprune.dynamics.training.finetune_dynamics` or any fine-tuned checkpoint.
+of :func:`dprune.dynamics.finetune.finetune_dynamics` or any fine-tuned checkpoint.
 
 Speed: texts are sorted by length and batched in that order (length
 bucketing), so each batch pads to nearly its own length; scores are written

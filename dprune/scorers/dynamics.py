@@ -1,8 +1,8 @@
 """Scorers derived from training dynamics (cheap: a reduction over recorded presentations).
 
 Each scorer reads a :class:`~dprune.dynamics.records.Dynamics` (from
-:class:`~dprune.dynamics.callback.ForgettingCallback`, :func:`~dprune.dynamics.training.train_linear_probe`,
-:func:`~dprune.dynamics.training.finetune_dynamics`, a saved file or a store artifact),
+:class:`~dprune.dynamics.callback.ForgettingCallback`, :func:`~dprune.dynamics.probe.train_linear_probe`,
+:func:`~dprune.dynamics.finetune.finetune_dynamics`, a saved file or a store artifact),
 matches its examples to the dataset's rows by ``row_id`` (or by position when
 training had no ids), checks the labels agree, and reduces each example's
 presentations to one number. Everything is computed per training seed and

@@ -6,7 +6,7 @@ or rare. Keep the typical ones with ``BottomKPruner``, the unusual ones with
 
 Vectors come from, in this order: ``embeddings_column`` (a list column of the dataset),
 ``embeddings`` (an ``(n, dim)`` array or the ``ArtifactRef`` of an embeddings artifact
-written by :func:`dprune.embedding_store.embed_to_store`), or the text column embedded
+written by :func:`dprune.stages.embeddings.embed_stage`), or the text column embedded
 with ``model`` (default: the bundled all-MiniLM-L6-v2).
 
 Differences from the original dPrune scorer (same constructor arguments, same
@@ -32,9 +32,9 @@ from datasets import Dataset
 
 from dprune.core.base import Scorer
 from dprune.vectors.kmeans import ALGORITHMS, METRICS, check_num_clusters, kmeans
-from dprune.embedding_store import vectors_for
-from dprune.text.embedding import EMBEDDING_CONSTRAINTS, TextEmbedder, _path_identity
-from dprune.models import DEFAULT_MODEL, resolve_model_name
+from dprune.scorers.vectors import vectors_for
+from dprune.text.embedding import EMBEDDING_CONSTRAINTS, TextEmbedder
+from dprune.models import DEFAULT_MODEL, model_identity, resolve_model_name
 from dprune.core.params import NON_EMPTY_STR, NONE, SEED, Interval, Options, Predicate
 from dprune.core.registry import register_scorer
 
@@ -93,7 +93,7 @@ class VectorScorerMixin:
         config = super().config()  # type: ignore[misc]
         if self._embeds_text() and (self.model is None or isinstance(self.model, (str, os.PathLike))):
             source = resolve_model_name(DEFAULT_MODEL if self.model is None else os.fspath(self.model))
-            config["model_identity"] = _path_identity(source)
+            config["model_identity"] = model_identity(source)
         return config
 
 

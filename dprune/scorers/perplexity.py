@@ -41,8 +41,8 @@ Scoring streams over Arrow record batches of the text column (memory does not
 grow with the dataset), finds the strings that need normalizing with one
 vectorized scan per batch (already-normalized text passes through), hands KenLM
 UTF-8 bytes straight from Arrow, and runs in ``num_proc`` processes.
-:meth:`PerplexityScorer.score_to_store` writes the scores as a sharded, resumable
-store artifact.
+The perplexity stage (:mod:`dprune.stages.perplexity`) writes the scores as a
+sharded, resumable store artifact.
 """
 
 from __future__ import annotations
@@ -55,9 +55,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from datasets import Dataset
 
-from dprune.core.base import Scorer, require_columns
+from dprune.core.base import format_positions, Scorer, require_columns
 from dprune.lm.training import check_kenlm_file, load_kenlm_model
-from dprune.core.parallel import Shard, ShardReport, map_batches, map_shards, plan_shards
+from dprune.core.parallel import map_batches
 from dprune.core.params import CALLABLE, NON_EMPTY_STR, NONE, InstanceOf, Interval, Options, Predicate
 from dprune.core.registry import register_scorer
 from dprune.text.normalization import (
@@ -67,13 +67,9 @@ from dprune.text.normalization import (
     resolve_normalizer,
 )
 
-__all__ = ["FORMULAS", "PERPLEXITY_STAGE", "PERPLEXITY_STAGE_VERSION", "PerplexityScorer"]
+__all__ = ["FORMULAS", "PerplexityScorer"]
 
 FORMULAS = ("ccnet", "kenlm", "original")
-#: Store stage name and version of perplexity score artifacts (bump when a formula changes).
-PERPLEXITY_STAGE = "perplexity"
-PERPLEXITY_STAGE_VERSION = 1
-_MAX_SHOWN_POSITIONS = 20
 # Up to this many strings of a batch that need normalizing are fixed one by one in Python;
 # more go through the vectorized normalizer.
 _PATCH_MAX_ROWS = 64
@@ -109,11 +105,6 @@ def _space_counts(array: pa.Array) -> np.ndarray:
     spaces = np.flatnonzero(data == 32)
     return np.diff(np.searchsorted(spaces, offsets - offsets[0])).astype(np.int64)
 
-
-def _format_positions(positions: np.ndarray) -> str:
-    shown = ", ".join(str(int(p)) for p in positions[:_MAX_SHOWN_POSITIONS])
-    more = f", ... ({positions.size} in total)" if positions.size > _MAX_SHOWN_POSITIONS else ""
-    return f"[{shown}{more}]"
 
 
 @register_scorer("perplexity")
@@ -280,15 +271,23 @@ class PerplexityScorer(Scorer):
             result = np.where(tokens > 0, np.power(10.0, -logp / np.maximum(tokens, 1.0)), np.inf)
         return result
 
-    def _score_table(self, table: pa.Table, start: int) -> np.ndarray:
+    def score_table(self, table: pa.Table, start: int) -> np.ndarray:
+        """Perplexities of the rows of an Arrow table holding ``text_column`` (rows ``start ..`` of a dataset)."""
         return self._score_array(table.column(self.text_column), start)
 
     def _none_error(self, positions: np.ndarray) -> ValueError:
         return ValueError(
             f"PerplexityScorer: column {self.text_column!r} has {positions.size} None value(s), at row positions "
-            f"{_format_positions(positions)}. Remove or fill them first (e.g. dataset.filter(lambda r: "
+            f"{format_positions(positions)}. Remove or fill them first (e.g. dataset.filter(lambda r: "
             f"r[{self.text_column!r}] is not None)), or pass none_policy='inf' to give them +inf."
         )
+
+    def prepare(self, dataset: Dataset) -> None:
+        """Check the text column and load the model once, before any batch is scored or any worker starts."""
+        self.validate_params()
+        require_columns(dataset, self.required_columns(), owner=type(self).__name__)
+        self._check_column(dataset)
+        self._get_model()
 
     def _check_column(self, dataset: Dataset) -> None:
         arrow_type = dataset.features.arrow_schema.field(self.text_column).type
@@ -311,10 +310,9 @@ class PerplexityScorer(Scorer):
 
     def compute_scores(self, dataset: Dataset, **kwargs: Any) -> np.ndarray:
         """Perplexity of every row, streamed over record batches in ``num_proc`` processes."""
-        self._check_column(dataset)
-        self._get_model()  # load (and report a bad model) once, before any worker starts
+        self.prepare(dataset)
         return map_batches(
-            self._score_table, dataset, columns=[self.text_column], batch_size=self.batch_size, num_proc=self.num_proc
+            self.score_table, dataset, columns=[self.text_column], batch_size=self.batch_size, num_proc=self.num_proc
         )
 
     def score_texts(self, texts: Sequence[str | None]) -> np.ndarray:
@@ -322,7 +320,6 @@ class PerplexityScorer(Scorer):
         self.validate_params()
         return self._score_array(pa.array(list(texts), pa.string()), 0)
 
-    # ------------------------------------------------------------------ store
     def cache_config(self) -> dict[str, Any]:
         """Settings that determine the scores, with the model file's content hash (for artifact keys)."""
         from dprune.core.fingerprint import file_fingerprint
@@ -339,75 +336,3 @@ class PerplexityScorer(Scorer):
             "none_policy": self.none_policy,
             "score_column": self.score_column,
         }
-
-    def score_to_store(
-        self,
-        dataset: Dataset,
-        store: Any,
-        *,
-        shard_size: int = 100_000,
-        parents: Sequence[Any] = (),
-        dataset_fingerprint: str | None = None,
-        progress: Callable[[Shard], None] | None = None,
-        shards: Sequence[int] | None = None,
-    ) -> Any:
-        """Score ``dataset`` into a sharded, resumable store artifact and return its ``ArtifactRef``.
-
-        The artifact ``perplexity/<key>`` holds one float64 column ``score_column`` aligned
-        with the dataset's rows, written as one shard per ``shard_size`` rows. The key hashes
-        :meth:`cache_config` (model file content, normalizer, formula) and the content of the
-        text column (or ``dataset_fingerprint`` when the caller already has one), plus
-        ``parents``. An existing artifact is returned without scoring; after a crash, only
-        the shards that were not committed are computed. ``shard_report_`` records which
-        shards were computed and which were reused.
-
-        Parameters
-        ----------
-        dataset : datasets.Dataset
-        store : dprune.store.ArtifactStore
-        shard_size : int
-            Rows per committed shard (a layout choice: it is recorded in the writer's plan,
-            not in the key).
-        parents : sequence of ArtifactRef
-            Upstream artifacts (e.g. the loaded dataset, the KenLM model artifact).
-        dataset_fingerprint : str, optional
-            Identity of the input rows; default: a content hash of the text column.
-        progress : callable, optional
-            Called with each :class:`~dprune.core.parallel.Shard` after it is committed.
-        shards : sequence of int, optional
-            Compute only these shards (if missing) and return None without committing:
-            how a workflow maps one task per shard. A later call without it commits.
-        """
-        from dprune.core.fingerprint import compute_key
-        from dprune.core.fingerprint import dataset_fingerprint as fingerprint_dataset
-
-        owner = type(self).__name__
-        if not isinstance(dataset, Dataset):
-            raise TypeError(f"{owner}.score_to_store expects a datasets.Dataset. Got {type(dataset).__name__} instead.")
-        config = self.cache_config()
-        require_columns(dataset, self.required_columns(), owner=owner)
-        if dataset_fingerprint is None:
-            dataset_fingerprint = fingerprint_dataset(dataset.select_columns([self.text_column]))
-        key = compute_key(PERPLEXITY_STAGE, PERPLEXITY_STAGE_VERSION, config, parents=parents,
-                          inputs=(dataset_fingerprint,))
-        planned = plan_shards(len(dataset), shard_size)
-        if store.exists(PERPLEXITY_STAGE, key):
-            self.shard_report_ = ShardReport(len(planned), skipped=[s.index for s in planned])
-            return store.ref(PERPLEXITY_STAGE, key)
-        self._check_column(dataset)
-        self._get_model()
-        writer = store.open_writer(
-            PERPLEXITY_STAGE, key, config=config, parents=parents,
-            versions={"stage": PERPLEXITY_STAGE_VERSION},
-            meta={"dataset_fingerprint": dataset_fingerprint, "num_rows": len(dataset)},
-            num_shards=len(planned), schema=pa.schema([(self.score_column, pa.float64())]),
-            plan={"rows_per_shard": shard_size, "num_rows": len(dataset)},
-        )
-        self.shard_report_ = map_shards(
-            self._score_table, dataset, writer, shard_size=shard_size, columns=[self.text_column],
-            batch_size=self.batch_size, num_proc=self.num_proc, output_name=self.score_column, on_shard=progress,
-            only=shards,
-        )
-        if shards is not None:
-            return None
-        return writer.commit()

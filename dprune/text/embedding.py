@@ -44,6 +44,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from dprune.core.base import format_positions
 from dprune.models import DEFAULT_MODEL, model_identity, resolve_model_name
 from dprune.core.params import BOOL, NONE, Interval, Options, Predicate, check_param
 
@@ -55,7 +56,6 @@ __all__ = [
     "check_texts",
     "embed_texts",
     "load_encoder",
-    "text_column_to_list",
 ]
 
 #: Accepted ``pooling`` values.
@@ -64,7 +64,6 @@ POOLING_OPTIONS = ("auto", "mean", "cls", "max")
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 #: Texts tokenized and sorted together; bounds memory for very long inputs.
 _WINDOW_TEXTS = 32768
-_MAX_SHOWN = 20
 
 _MODEL_LIKE = Predicate(
     lambda v: v is None or isinstance(v, (str, os.PathLike)) or _looks_like_model(v),
@@ -119,11 +118,6 @@ def load_encoder(name_or_path: str | os.PathLike | None = None) -> tuple[Any, An
     """
     path = resolve_model_name(DEFAULT_MODEL if name_or_path is None else name_or_path)
     return _load_cached(path)
-
-
-@functools.lru_cache(maxsize=16)
-def _path_identity(path: str) -> str:
-    return model_identity(path)
 
 
 def _object_identity(obj: Any) -> str:
@@ -229,19 +223,13 @@ def _pooling_from_config(config: dict, source: str) -> str:
 
 
 # --------------------------------------------------------------------------- input checks
-def _format_positions(positions: Sequence[int]) -> str:
-    shown = ", ".join(str(int(p)) for p in positions[:_MAX_SHOWN])
-    more = f", ... ({len(positions)} in total)" if len(positions) > _MAX_SHOWN else ""
-    return f"[{shown}{more}]"
-
-
 def check_texts(texts: Sequence[Any], *, offset: int = 0, column: str | None = None) -> None:
     """Raise a ``ValueError`` naming the row positions of ``None`` texts, ``TypeError`` for non-strings."""
     missing = [offset + i for i, t in enumerate(texts) if t is None]
     where = f"column {column!r}" if column else "the input"
     if missing:
         raise ValueError(
-            f"{where} has None (missing) text at row position(s) {_format_positions(missing)}. "
+            f"{where} has None (missing) text at row position(s) {format_positions(missing)}. "
             "Embeddings need a string per row: drop those rows (dataset.filter(lambda r: r[col] is not None)) "
             "or fill them (an empty string is embedded like any other text)."
         )
@@ -249,15 +237,10 @@ def check_texts(texts: Sequence[Any], *, offset: int = 0, column: str | None = N
     if wrong:
         first = texts[wrong[0] - offset]
         raise TypeError(
-            f"{where} must hold strings; row position(s) {_format_positions(wrong)} hold "
+            f"{where} must hold strings; row position(s) {format_positions(wrong)} hold "
             f"{type(first).__name__} (e.g. {first!r}). Convert the column to text first."
         )
 
-
-def text_column_to_list(dataset: Any, column: str, start: int = 0, stop: int | None = None) -> list:
-    """Rows ``[start, stop)`` of a text column as Python strings, through the index mapping."""
-    table = dataset.select_columns([column]).with_format("arrow")[start: len(dataset) if stop is None else stop]
-    return table.column(column).to_pylist()
 
 
 # --------------------------------------------------------------------------- embedder
@@ -475,7 +458,7 @@ class TextEmbedder:
             if value is None:
                 r[key] = hash_object(obj)
             elif isinstance(value, tuple):
-                r[key] = _path_identity(value[1])
+                r[key] = model_identity(value[1])
         return {"model": r["model_id"], "tokenizer": r["tokenizer_id"]}
 
     @property

@@ -29,14 +29,11 @@ distance is ``1 - cos``. ``metric="euclidean"`` uses the euclidean distance. The
 ``inertia`` is the k-means objective: the sum of squared euclidean distances, or, for
 cosine, the sum of ``1 - cos``.
 
-:func:`cluster_to_store` runs this on an embeddings artifact and stores the per-row
-``cluster_id`` and ``distance`` as an artifact whose ``centroids.npy`` file holds the
-centroids; :func:`read_clusters` and :func:`read_centroids` read them back.
+The clusters stage (:mod:`dprune.stages.clusters`) runs this on an embeddings artifact.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,23 +41,15 @@ import numpy as np
 
 __all__ = [
     "ALGORITHMS",
-    "CLUSTERS_STAGE",
-    "CLUSTERS_STAGE_VERSION",
     "METRICS",
     "KMeansResult",
     "assign_clusters",
     "check_num_clusters",
-    "cluster_to_store",
     "kmeans",
-    "read_centroids",
-    "read_clusters",
 ]
 
 ALGORITHMS = ("auto", "lloyd", "sklearn", "minibatch", "faiss")
 METRICS = ("euclidean", "cosine")
-CLUSTERS_STAGE = "clusters"
-#: Bump when the clustering computation changes, so old artifacts are not reused.
-CLUSTERS_STAGE_VERSION = 1
 #: Default rows used for seeding and the first Lloyd iterations (``sample_size=None``).
 DEFAULT_SAMPLE_SIZE = 40_000
 #: Default Lloyd iterations on all rows after a sample fit (``refine_iter``).
@@ -397,65 +386,3 @@ def _fit_faiss(sample, k, n_init, max_iter, spherical, rng, owner, torch):
         if best is None or objective < best[0]:
             best = (objective, np.asarray(model.centroids, dtype=np.float32).copy())
     return best[1], max_iter
-
-
-# --------------------------------------------------------------------------- store
-def cluster_to_store(
-    store: Any,
-    embeddings_ref: Any,
-    *,
-    num_clusters: int,
-    algorithm: str = "auto",
-    metric: str = "euclidean",
-    seed: int | None = 0,
-    sample_size: int | None = None,
-    n_init: int | None = None,
-    max_iter: int | None = None,
-    refine_iter: int = DEFAULT_REFINE_ITER,
-    tol: float = 1e-4,
-) -> Any:
-    """Cluster an embeddings artifact and store the result; return its ``ArtifactRef``.
-
-    The artifact ``clusters/<key>`` has one row per embedding row with ``cluster_id``
-    (int64) and ``distance`` (float32, to the own centroid), and a file ``centroids.npy``
-    (``read_centroids``). Its key hashes the embeddings key and every setting, so the same
-    call returns the stored artifact without clustering again.
-    """
-    import pyarrow as pa
-
-    from dprune.embedding_store import read_embeddings
-    from dprune.core.fingerprint import compute_key
-
-    config = {"num_clusters": num_clusters, "algorithm": "lloyd" if algorithm == "auto" else algorithm,
-              "metric": metric, "seed": seed, "sample_size": sample_size, "n_init": n_init,
-              "max_iter": max_iter, "refine_iter": refine_iter, "tol": tol}
-    key = compute_key(CLUSTERS_STAGE, CLUSTERS_STAGE_VERSION, config, parents=[embeddings_ref])
-    if store.exists(CLUSTERS_STAGE, key):
-        return store.ref(CLUSTERS_STAGE, key)
-    vectors = read_embeddings(store, embeddings_ref)
-    result = kmeans(vectors, num_clusters, algorithm=algorithm, metric=metric, seed=seed, sample_size=sample_size,
-                    n_init=n_init, max_iter=max_iter, refine_iter=refine_iter, tol=tol, owner="cluster_to_store")
-    schema = pa.schema([("cluster_id", pa.int64()), ("distance", pa.float32())])
-    writer = store.open_writer(
-        CLUSTERS_STAGE, key, config=config, parents=[embeddings_ref], versions={"stage": CLUSTERS_STAGE_VERSION},
-        meta={"inertia": result.inertia, "n_iter": result.n_iter, "num_rows": int(len(result.labels)),
-              "dim": int(result.centroids.shape[1])},
-        num_shards=1, schema=schema,
-    )
-    buffer = io.BytesIO()
-    np.save(buffer, result.centroids, allow_pickle=False)
-    writer.put_file("centroids.npy", buffer.getvalue())
-    writer.write_shard(0, pa.table({"cluster_id": result.labels, "distance": result.distances}, schema=schema))
-    return writer.commit(schema=schema)
-
-
-def read_clusters(store: Any, ref: Any) -> tuple[np.ndarray, np.ndarray]:
-    """``(cluster_ids, distances)`` of a clusters artifact, in row order."""
-    table = store.read_table(ref)
-    return (table.column("cluster_id").to_numpy().astype(np.int64),
-            table.column("distance").to_numpy().astype(np.float32))
-
-
-def read_centroids(store: Any, ref: Any) -> np.ndarray:
-    """The ``(k, dim)`` float32 centroids of a clusters artifact."""
-    return np.load(io.BytesIO(store.read_file(ref, "centroids.npy")), allow_pickle=False)

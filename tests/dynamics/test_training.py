@@ -1,4 +1,4 @@
-"""Trainers that produce dynamics, and the resumable store stage (dprune.dynamics.training)."""
+"""Trainers that produce dynamics (dprune.dynamics.probe, .finetune) and the resumable dynamics stage."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from datasets import Dataset, Value
 from sklearn.metrics import roc_auc_score
 
 from dprune.data.loading import load_dataset
-from dprune.dynamics.records import DYNAMICS_STAGE, Dynamics
+from dprune.dynamics.records import Dynamics
 from dprune.store import ArtifactStore
-from dprune.dynamics.training import dynamics_stage, finetune_dynamics, train_linear_probe
+from dprune.dynamics.finetune import finetune_dynamics
+from dprune.dynamics.probe import train_linear_probe
+from dprune.stages.dynamics import DYNAMICS, dynamics_stage
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -135,7 +137,7 @@ def test_dynamics_stage_stores_one_shard_per_seed_and_epoch(tmp_path):
     dataset_ref = store.write_table("dataset", "d" * 32, ds, config={})
     ref = dynamics_stage(store, dataset_ref, embeddings="embedding", seeds=(0, 1), epochs=3)
     manifest = store.manifest(ref)
-    assert ref.stage == DYNAMICS_STAGE and len(manifest["shards"]) == 6
+    assert ref.stage == DYNAMICS.name and len(manifest["shards"]) == 6
     stored = Dynamics.from_store(store, ref)
     direct = train_linear_probe(ds, x, epochs=3, seeds=(0, 1))
     assert sort_table(stored.table).equals(sort_table(direct.table))

@@ -7,7 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 from datasets import Dataset
 
-from dprune.embedding_store import EMBEDDINGS_STAGE, embeddings_to_table
+from dprune.stages.embeddings import EMBEDDINGS
+from dprune.vectors.arrays import embeddings_to_table
 from dprune.evaluation.experiment import (
     DEFAULT_PRUNERS,
     DEFAULT_SCORERS,
@@ -30,7 +31,7 @@ from dprune.core.params import InvalidParameterError
 from dprune.scorers.dynamics import AUMScorer
 from dprune.stages import load_stage, score_stage
 from dprune.store import ArtifactStore
-from dprune.dynamics.training import train_linear_probe
+from dprune.dynamics.probe import train_linear_probe
 
 GOOD = {"fractions": [0.5], "seeds": [0, 1, 2], "noise": 0.0, "method": "probe", "label_column": "label"}
 
@@ -80,7 +81,7 @@ def test_bad_methods_are_refused_with_the_fix():
     for spec in ("threshold", "random", {"name": "top_k", "params": {"k": 0.5}}):
         with pytest.raises(InvalidParameterError, match="'pruners' parameter of evaluate must hold pruners with a budget"):
             build_methods(["aum"], [spec])
-    with pytest.raises(InvalidParameterError, match=r"'scorers' parameter of evaluate must be one of \{'aum', 'el2n'\}. Got 'aun'"):
+    with pytest.raises(InvalidParameterError, match=r"'score_columns' parameter of evaluate must be one of \{'aum', 'el2n'\}. Got 'aun'"):
         build_methods(["aun"], ["top_k"], known_scorers=["el2n", "aum"])
 
 
@@ -92,8 +93,8 @@ def _blobs(n, seed):
 
 
 def _embeddings(store, dataset_ref, vectors):
-    key = compute_key(EMBEDDINGS_STAGE, 1, {"test_vectors": True}, parents=[dataset_ref])
-    return store.write_table(EMBEDDINGS_STAGE, key, embeddings_to_table(vectors), config={}, parents=[dataset_ref])
+    key = compute_key(EMBEDDINGS.name, 1, {"test_vectors": True}, parents=[dataset_ref])
+    return store.write_table(EMBEDDINGS.name, key, embeddings_to_table(vectors), config={}, parents=[dataset_ref])
 
 
 @pytest.fixture

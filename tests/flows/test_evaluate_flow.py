@@ -23,7 +23,7 @@ from flows.evaluate import evaluate, parse_args  # noqa: E402
 FAST = {
     "embedding": {"batch_size": 32, "shard_rows": 128}, "clustering": {"num_clusters": 4}, "perplexity": False,
     "dynamics": {"seeds": [0, 1], "epochs": 10, "learning_rate": 0.01},
-    "scorers": ["aum", "kmeans_distance"], "pruners": ["top_k", "data_map_region"], "fractions": [0.3, 0.7],
+    "score_columns": ["aum", "kmeans_distance"], "pruners": ["top_k", "data_map_region"], "fractions": [0.3, 0.7],
 }
 
 
@@ -82,8 +82,8 @@ def test_evaluation_writes_results_and_a_rerun_recomputes_nothing(prefect_server
 
 def test_label_noise_makes_its_own_dataset_and_dynamics_pruning_drops_flipped_labels(prefect_server, sample, tmp_path):
     store, output = str(tmp_path / "store"), tmp_path / "out"
-    clean = _run(sample, store, str(tmp_path / "clean"), scorers=["aum"], pruners=["top_k"], fractions=[0.7])
-    noisy = _run(sample, store, str(output), noise=0.2, noise_seed=1, scorers=["aum"], pruners=["top_k"],
+    clean = _run(sample, store, str(tmp_path / "clean"), score_columns=["aum"], pruners=["top_k"], fractions=[0.7])
+    noisy = _run(sample, store, str(output), noise=0.2, noise_seed=1, score_columns=["aum"], pruners=["top_k"],
                  fractions=[0.7])
     assert noisy["dataset"]["key"] != clean["dataset"]["key"], "flipped labels make another dataset, with its own keys"
     record = json.loads((output / "noisy_labels" / "noise.json").read_text())
@@ -98,8 +98,8 @@ def test_bad_settings_fail_before_any_work(prefect_server, sample, tmp_path):
     store = tmp_path / "store"
     with pytest.raises(InvalidParameterError, match=r"'fractions' parameter of evaluate must be a number in \(0, 1\]"):
         _run(sample, str(store), str(tmp_path / "out"), fractions=[0.5, 1.5])
-    with pytest.raises(InvalidParameterError, match=r"'scorers' parameter of evaluate must be one of .* Got 'aun'"):
-        _run(sample, str(store), str(tmp_path / "out"), scorers=["aun"])
+    with pytest.raises(InvalidParameterError, match=r"'score_columns' parameter of evaluate must be one of .* Got 'aun'"):
+        _run(sample, str(store), str(tmp_path / "out"), score_columns=["aun"])
     assert not store.exists()
     with pytest.raises(InvalidParameterError, match=r"'label_column' parameter of evaluate must name the label column"):
         _run(sample, str(store), str(tmp_path / "out"), dataset=sample["unlabelled"])
@@ -107,10 +107,30 @@ def test_bad_settings_fail_before_any_work(prefect_server, sample, tmp_path):
 
 
 def test_cli_flags_become_flow_parameters():
-    params = parse_args(["--fractions", "0.2", "0.5", "--scorers", "aum", "el2n", "--pruners", "top_k",
+    params, _ = parse_args(["--fractions", "0.2", "0.5", "--score-columns", "aum", "el2n", "--pruners", "top_k",
                          "coverage_centric:beta=0.1", "--noise", "0.2", "--seeds", "3", "4", "5", "--no-perplexity",
                          "--method-options", "l2=0.01", "--test-dataset", "test.parquet"])
     assert params["fractions"] == [0.2, 0.5] and params["seeds"] == [3, 4, 5] and params["noise"] == 0.2
     assert params["pruners"] == [{"name": "top_k", "params": {}}, {"name": "coverage_centric", "params": {"beta": 0.1}}]
     assert params["perplexity"] is False and params["method_options"] == {"l2": 0.01}
     assert "dynamics" not in params and "store" not in params and params["test_dataset"] == "test.parquet"
+
+
+def test_cli_shares_config_label_none_and_task_runner_with_the_prune_flow(tmp_path):
+    config = tmp_path / "evaluate.yaml"
+    config.write_text("dataset: reviews.parquet\nfractions: [0.4]\nclustering: {num_clusters: 3}\n")
+    params, args = parse_args(["--config", str(config), "--fractions", "0.6", "--label-column", "none",
+                               "--task-runner", "dask", "--dask-workers", "3"])
+    assert params["dataset"] == "reviews.parquet" and params["fractions"] == [0.6]
+    assert params["clustering"] == {"num_clusters": 3} and params["label_column"] is None
+    assert args.task_runner == "dask" and args.dask_workers == 3
+
+
+def test_score_column_that_no_stage_writes_fails_before_any_work(tmp_path):
+    store = tmp_path / "store"
+    with pytest.raises(InvalidParameterError, match=r"'score_columns' parameter of evaluate must be one of .*"
+                                                    r"Got 'cross_entropy'"):
+        evaluate(dataset="rotten_tomatoes", score_columns=["cross_entropy"], store=str(store),
+                 output=str(tmp_path / "out"))
+    assert not store.exists()
+

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from datasets import load_from_disk
 
+from dprune.core.params import InvalidParameterError
 from dprune.store import ArtifactStore, ReuseOnlyError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -77,6 +78,37 @@ def test_cli_flags_override_config(tmp_path):
     assert params["scorers"] == [{"name": "cross_entropy", "params": {"batch_size": 4}}]
     assert params["clustering"] == {"num_clusters": 4} and params["perplexity"] is False
     assert "dynamics" not in params and "embedding" not in params
+
+
+@pytest.mark.parametrize("setting, message", [
+    ({"clustering": {"num_cluster": 4}}, r"'clustering' parameter of prune has unknown option\(s\) \['num_cluster'\]"),
+    ({"perplexity": {"odrer": 3}}, r"'perplexity' parameter of prune has unknown option\(s\) \['odrer'\]"),
+    ({"pruner": {"name": "top_k", "params": {"k": 1.5}}}, r"'k' parameter of TopKPruner"),
+    ({"scorers": [{"name": "no_such_scorer"}]}, r"no_such_scorer"),
+])
+def test_bad_settings_fail_before_any_work(prefect_server, reviews_file, tmp_path, setting, message):
+    store = tmp_path / "store"
+    options = {**FAST, "pruner": None, **setting}
+    with pytest.raises((InvalidParameterError, KeyError, ValueError), match=message):
+        prune(dataset=reviews_file, store=str(store), output=str(tmp_path / "out"), **options)
+    assert not store.exists(), "nothing was loaded or scored"
+
+
+def test_output_that_is_a_file_fails_before_any_work(prefect_server, reviews_file, tmp_path):
+    (tmp_path / "out").write_text("not a folder")
+    with pytest.raises(InvalidParameterError, match="'output' parameter of prune must be a folder"):
+        _run(reviews_file, str(tmp_path / "store"), str(tmp_path / "out"), None)
+    assert not (tmp_path / "store").exists()
+
+
+@pytest.mark.parametrize("content, message", [(None, "no such file"), ("a: [1, 2\n", "not valid YAML"),
+                                              ("- just\n- a list\n", "must hold a mapping")])
+def test_bad_config_file_is_one_clear_line(tmp_path, content, message):
+    config = tmp_path / "c.yaml"
+    if content is not None:
+        config.write_text(content)
+    with pytest.raises(SystemExit, match=message):
+        parse_args(["--config", str(config)])
 
 
 @pytest.mark.slow

@@ -36,16 +36,16 @@ def _fake_tool(directory: Path, name: str) -> Path:
 def isolated(monkeypatch, tmp_path):
     """No $DPRUNE_KENLM_BIN, an empty cache and a PATH without KenLM programs."""
     monkeypatch.delenv("DPRUNE_KENLM_BIN", raising=False)
-    monkeypatch.setenv("DPRUNE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("DPRUNE_TOOLS_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("PATH", str(tmp_path / "empty-path"))
     return tmp_path
 
 
 def test_cache_dir_honours_environment(monkeypatch, tmp_path):
-    monkeypatch.setenv("DPRUNE_CACHE", str(tmp_path / "c"))
+    monkeypatch.setenv("DPRUNE_TOOLS_CACHE", str(tmp_path / "c"))
     assert tools.cache_dir() == tmp_path / "c"
     assert cached_bin_dir() == tmp_path / "c" / "kenlm" / "bin"
-    monkeypatch.delenv("DPRUNE_CACHE")
+    monkeypatch.delenv("DPRUNE_TOOLS_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert tools.cache_dir() == tmp_path / "xdg" / "dprune"
 

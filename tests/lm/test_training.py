@@ -15,8 +15,6 @@ from datasets import Dataset
 
 from dprune.lm.tools import KenLMToolsNotFoundError
 from dprune.lm.training import (
-    LM_MODEL_FILE,
-    LM_STAGE,
     KenLMModelError,
     check_kenlm_file,
     corpus_fingerprint,
@@ -24,6 +22,7 @@ from dprune.lm.training import (
     load_kenlm_model,
     train_kenlm_model,
 )
+from dprune.stages.kenlm import KENLM, kenlm_stage, model_path
 from dprune.store import ArtifactStore
 from dprune.text.normalization import TextNormalizer
 
@@ -46,7 +45,7 @@ def test_train_from_dataset_column(kenlm_tools, corpus, tmp_path):
     lm = train_kenlm_model(corpus, out, order=3, **SMALL)
     assert lm.path == str(out.resolve()) and check_kenlm_file(out) == "binary"
     assert sorted(lm.ngram_counts) == [1, 2, 3] and all(v > 0 for v in lm.ngram_counts.values())
-    assert lm.num_lines == len(corpus) and lm.ref is None and not lm.reused
+    assert lm.num_lines == len(corpus)
     assert lm.config == kenlm_config(order=3)
     model = kenlm.Model(str(out))
     assert model.order == 3
@@ -111,7 +110,7 @@ def test_bad_settings_are_named(corpus, tmp_path, kwargs, error, match):
 
 
 def test_bad_corpora_are_explained(kenlm_tools, corpus, tmp_path):
-    with pytest.raises(ValueError, match="output_path .* or store"):
+    with pytest.raises(TypeError, match="output_path"):
         train_kenlm_model(corpus)
     with pytest.raises(KeyError, match="no column 'body'"):
         train_kenlm_model(corpus, tmp_path / "x.bin", text_column="body")
@@ -132,7 +131,7 @@ def test_missing_tools_error_names_the_build_command(corpus, tmp_path, monkeypat
     with pytest.raises(KenLMToolsNotFoundError, match="DPRUNE_KENLM_BIN"):
         train_kenlm_model(corpus, tmp_path / "x.bin", order=3, **SMALL)
     monkeypatch.delenv("DPRUNE_KENLM_BIN")
-    monkeypatch.setenv("DPRUNE_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("DPRUNE_TOOLS_CACHE", str(tmp_path / "empty-cache"))
     monkeypatch.setenv("PATH", str(tmp_path / "empty-path"))
     with pytest.raises(KenLMToolsNotFoundError, match="python -m dprune.lm.tools build"):
         train_kenlm_model(corpus, tmp_path / "x.bin", order=3, **SMALL)
@@ -145,38 +144,34 @@ def test_trie_binary(kenlm_tools, corpus, tmp_path):
     assert kenlm.Model(lm.path).score(sentence) == pytest.approx(kenlm.Model(probing.path).score(sentence), abs=1e-4)
 
 
-# ---------------------------------------------------------------- store artifacts
-def test_store_artifact_round_trip_and_reuse(kenlm_tools, corpus, tmp_path, monkeypatch):
+# ---------------------------------------------------------------- the kenlm stage
+def test_kenlm_stage_round_trip_and_reuse(kenlm_tools, corpus, tmp_path, monkeypatch):
     store = ArtifactStore(tmp_path / "store")
-    first = train_kenlm_model(corpus, store=store, order=3, **SMALL)
-    assert first.ref is not None and first.ref.stage == LM_STAGE and not first.reused
-    assert store.exists(first.ref)
-    assert first.path == store.local_file(first.ref, LM_MODEL_FILE)
-    assert check_kenlm_file(first.path) == "binary" and kenlm.Model(first.path).order == 3
-    manifest = store.manifest(first.ref)
+    first = kenlm_stage(store, corpus=corpus, order=3, **SMALL)
+    assert first.stage == KENLM.name and store.exists(first)
+    path = model_path(store, first)
+    assert check_kenlm_file(path) == "binary" and kenlm.Model(path).order == 3
+    manifest = store.manifest(first)
     assert manifest["config"]["order"] == 3 and manifest["meta"]["num_lines"] == len(corpus)
-    table = store.read(first.ref)
-    assert dict(zip(table["order"], table["ngrams"])) == first.ngram_counts
+    table = store.read(first)
+    assert dict(zip(table["order"], table["ngrams"])) == {
+        int(k): v for k, v in manifest["meta"]["ngram_counts"].items()}
 
     # Same corpus content and settings: reused without running lmplz at all.
     monkeypatch.setenv("DPRUNE_KENLM_BIN", str(tmp_path / "no-tools"))
-    again = train_kenlm_model(corpus.select_columns(["text"]), store=store, order=3, memory="1G",
-                              output_path=tmp_path / "copy.bin")
-    assert again.reused and again.ref == first.ref and again.ngram_counts == first.ngram_counts
-    assert (tmp_path / "copy.bin").read_bytes() == Path(first.path).read_bytes()
+    assert kenlm_stage(store, corpus=corpus.select_columns(["text"]), order=3, memory="1G") == first
     monkeypatch.delenv("DPRUNE_KENLM_BIN")
 
     # Any setting or corpus change is a different artifact.
-    other_order = train_kenlm_model(corpus, store=store, order=2, **SMALL)
-    other_corpus = train_kenlm_model(corpus.select(range(100, len(corpus))), store=store, order=3, **SMALL)
-    other_norm = train_kenlm_model(corpus, store=store, order=3, normalizer="ccnet", **SMALL)
-    keys = {lm.ref.key for lm in (first, other_order, other_corpus, other_norm)}
-    assert len(keys) == 4
+    other_order = kenlm_stage(store, corpus=corpus, order=2, **SMALL)
+    other_corpus = kenlm_stage(store, corpus=corpus.select(range(100, len(corpus))), order=3, **SMALL)
+    other_norm = kenlm_stage(store, corpus=corpus, order=3, normalizer="ccnet", **SMALL)
+    assert len({ref.key for ref in (first, other_order, other_corpus, other_norm)}) == 4
 
     # A deleted artifact is rebuilt, never returned stale.
-    store.delete(first.ref)
-    rebuilt = train_kenlm_model(corpus, store=store, order=3, **SMALL)
-    assert not rebuilt.reused and store.exists(rebuilt.ref)
+    store.delete(first)
+    rebuilt = kenlm_stage(store, corpus=corpus, order=3, **SMALL)
+    assert rebuilt == first and store.exists(rebuilt)
 
 
 # ---------------------------------------------------------------- loading errors

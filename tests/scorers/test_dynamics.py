@@ -21,7 +21,7 @@ from dprune.scorers.dynamics import (
     as_dynamics,
 )
 from dprune.store import ArtifactStore
-from dprune.dynamics.training import train_linear_probe
+from dprune.dynamics.probe import train_linear_probe
 
 
 @pytest.fixture(scope="module")

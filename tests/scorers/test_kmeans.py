@@ -52,7 +52,7 @@ def test_scores_are_distances_to_own_centroid(dataset, vectors):
 
 
 def test_precomputed_embeddings_give_the_same_scores(dataset, vectors, tmp_path):
-    from dprune.embedding_store import embed_to_store
+    from dprune.stages.embeddings import embed_stage
     from dprune.store import ArtifactStore
 
     from_text = np.asarray(KMeansCentroidDistanceScorer(num_clusters=2).score(dataset)["score"])
@@ -62,7 +62,7 @@ def test_precomputed_embeddings_give_the_same_scores(dataset, vectors, tmp_path)
     np.testing.assert_allclose(scorer.score(with_column)["score"], from_text, atol=1e-4)
     array_scores = KMeansCentroidDistanceScorer(num_clusters=2, embeddings=vectors).score(dataset)["score"]
     np.testing.assert_allclose(array_scores, from_text, atol=1e-4)
-    ref = embed_to_store(dataset, ArtifactStore(str(tmp_path / "store")))
+    ref = embed_stage(ArtifactStore(str(tmp_path / "store")), dataset=dataset)
     ref_scores = KMeansCentroidDistanceScorer(num_clusters=2, embeddings=ref).score(dataset)["score"]
     np.testing.assert_allclose(ref_scores, from_text, atol=1e-4)
 

@@ -25,7 +25,8 @@ from dprune.lm.training import KenLMModelError
 from dprune.core.parallel import ShardReport, map_batches, map_shards, plan_shards
 from dprune.core.params import InvalidParameterError
 from dprune.core.registry import SCORERS
-from dprune.scorers.perplexity import PERPLEXITY_STAGE, PerplexityScorer
+from dprune.scorers.perplexity import PerplexityScorer
+from dprune.stages.perplexity import PERPLEXITY, perplexity_scores_stage
 from dprune.store import ArtifactStore
 from dprune.text.normalization import NORMALIZER_PRESETS, TextNormalizer
 
@@ -246,12 +247,20 @@ def test_model_file_replaced_on_disk_is_reloaded(model, tmp_path):
 
 
 # ---------------------------------------------------------------- store: sharded, resumable
-def test_score_to_store_round_trip_and_reuse(model, reviews, tmp_path):
+def score_into(store, dataset, scorer, **options):
+    """The perplexity stage's artifact and the shards this call computed."""
+    computed = []
+    ref = perplexity_scores_stage(store, dataset, scorer, on_shard=lambda index, start, stop: computed.append(index),
+                                  **options)
+    return ref, computed
+
+
+def test_perplexity_stage_round_trip_and_reuse(model, reviews, tmp_path):
     store = ArtifactStore(tmp_path / "store")
     scorer = PerplexityScorer(model, batch_size=64, score_column="ppl")
-    ref = scorer.score_to_store(reviews, store, shard_size=250)
-    assert ref.stage == PERPLEXITY_STAGE and store.exists(ref)
-    assert scorer.shard_report_.num_shards == 3 and scorer.shard_report_.computed == [0, 1, 2]
+    ref, computed = score_into(store, reviews, scorer, shard_rows=250)
+    assert ref.stage == PERPLEXITY.name and store.exists(ref)
+    assert computed == [0, 1, 2]
     stored = store.read(ref)
     assert stored.column_names == ["ppl"] and len(stored) == len(reviews)
     np.testing.assert_array_equal(np.asarray(stored["ppl"]), scorer.compute_scores(reviews))
@@ -259,19 +268,18 @@ def test_score_to_store_round_trip_and_reuse(model, reviews, tmp_path):
     assert manifest["config"]["model_sha256"] and manifest["meta"]["num_rows"] == len(reviews)
 
     again = PerplexityScorer(model, batch_size=7, num_proc=2, score_column="ppl")  # speed knobs: same key
-    assert again.score_to_store(reviews, store, shard_size=250) == ref
-    assert again.shard_report_.computed == [] and again.shard_report_.skipped == [0, 1, 2]
+    assert score_into(store, reviews, again, shard_rows=250) == (ref, [])
     # The model is identified by content: a copy elsewhere gives the same artifact.
     copy = tmp_path / "copy.bin"
     shutil.copyfile(model, copy)
-    assert PerplexityScorer(copy, score_column="ppl").score_to_store(reviews, store, shard_size=250) == ref
-    other = PerplexityScorer(model, formula="kenlm", score_column="ppl").score_to_store(reviews, store)
+    assert score_into(store, reviews, PerplexityScorer(copy, score_column="ppl"), shard_rows=250)[0] == ref
+    other, _ = score_into(store, reviews, PerplexityScorer(model, formula="kenlm", score_column="ppl"))
     assert other != ref
 
 
 def test_empty_dataset_gives_an_empty_artifact(model, tmp_path):
     store = ArtifactStore(tmp_path / "store")
-    ref = PerplexityScorer(model).score_to_store(Dataset.from_dict({"text": pa.array([], pa.string())}), store)
+    ref, _ = score_into(store, Dataset.from_dict({"text": pa.array([], pa.string())}), PerplexityScorer(model))
     assert len(store.read(ref)) == 0
 
 
@@ -280,18 +288,19 @@ _CHILD = textwrap.dedent(
     import sys, time
     import datasets
     from dprune.scorers.perplexity import PerplexityScorer
+    from dprune.stages.perplexity import perplexity_scores_stage
     from dprune.store import ArtifactStore
 
     texts_path, model, root = sys.argv[1:4]
     datasets.disable_progress_bars()
     dataset = datasets.Dataset.from_parquet(texts_path)
 
-    def progress(shard):
-        print(f"committed {shard.index}", flush=True)
+    def progress(index, start, stop):
+        print(f"committed {index}", flush=True)
         time.sleep(0.4)
 
-    PerplexityScorer(model, batch_size=50).score_to_store(dataset, ArtifactStore(root), shard_size=100,
-                                                          progress=progress)
+    perplexity_scores_stage(ArtifactStore(root), dataset, PerplexityScorer(model, batch_size=50), shard_rows=100,
+                            on_shard=progress)
     print("finished", flush=True)
     """
 )
@@ -320,18 +329,16 @@ def test_resume_after_kill_recomputes_only_missing_shards(model, reviews, tmp_pa
     assert process.returncode == -signal.SIGKILL
 
     num_shards = len(plan_shards(len(reviews), 100))
-    sidecars = glob.glob(str(root / PERPLEXITY_STAGE / "*" / "_index" / "shard-*.json"))
+    sidecars = glob.glob(str(root / PERPLEXITY.name / "*" / "_index" / "shard-*.json"))
     committed = sorted(int(Path(p).stem.split("-")[1]) for p in sidecars)
     assert 2 <= len(committed) < num_shards
-    assert not glob.glob(str(root / PERPLEXITY_STAGE / "*" / "manifest.json"))
+    assert not glob.glob(str(root / PERPLEXITY.name / "*" / "manifest.json"))
 
     scorer = PerplexityScorer(model, batch_size=50)
-    rerun = []
-    ref = scorer.score_to_store(Dataset.from_parquet(str(data)), ArtifactStore(root), shard_size=100,
-                                progress=lambda shard: rerun.append(shard.index))
+    ref, rerun = score_into(ArtifactStore(root), Dataset.from_parquet(str(data)), scorer, shard_rows=100)
     missing = [i for i in range(num_shards) if i not in committed]
-    assert scorer.shard_report_.skipped == committed
-    assert scorer.shard_report_.computed == missing == rerun
+    assert [i for i in range(num_shards) if i not in rerun] == committed
+    assert rerun == missing
     np.testing.assert_array_equal(np.asarray(ArtifactStore(root).read(ref)["score"]),
                                   PerplexityScorer(model).compute_scores(reviews))
 

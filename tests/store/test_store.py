@@ -39,7 +39,7 @@ def _table(n: int = 100, offset: int = 0) -> pa.Table:
 
 @pytest.fixture(params=["local", "memory"])
 def root(request, tmp_path, monkeypatch):
-    monkeypatch.setenv("DPRUNE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("DPRUNE_STORE_CACHE", str(tmp_path / "cache"))
     if request.param == "local":
         yield str(tmp_path / "store")
         return
@@ -103,7 +103,7 @@ def test_local_read_is_memory_mapped(tmp_path):
 
 
 def test_remote_read_uses_checksum_keyed_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("DPRUNE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("DPRUNE_STORE_CACHE", str(tmp_path / "cache"))
     store = ArtifactStore(f"memory://cache-test-{uuid.uuid4().hex}")
     ref = store.write_table("s", "k", _table(50), config={})
     ds = store.read(ref)

@@ -15,14 +15,8 @@ import pytest
 import torch
 from datasets import Dataset
 
-from dprune.embedding_store import (
-    EMBEDDINGS_STAGE,
-    embed_to_store,
-    embeddings_to_table,
-    read_embeddings,
-    table_to_embeddings,
-    text_fingerprint,
-)
+from dprune.stages.embeddings import EMBEDDINGS, embed_stage, embedding_key, read_embeddings, text_fingerprint
+from dprune.vectors.arrays import embeddings_to_table, table_to_embeddings
 from dprune.text.embedding import TextEmbedder, embed_texts, load_encoder
 from dprune.models import resolve_model_name
 from dprune.core.params import InvalidParameterError
@@ -211,29 +205,27 @@ def _dataset(n: int = 23) -> Dataset:
     return Dataset.from_dict({"row_id": list(range(n)), "text": texts})
 
 
-def test_embed_to_store_round_trip_and_cache(tmp_path):
+def test_embed_stage_round_trip_and_cache(tmp_path):
     store = ArtifactStore(str(tmp_path / "store"))
     ds = _dataset()
     computed = []
-    ref = embed_to_store(ds, store, shard_rows=10, on_shard=lambda i, a, b: computed.append(i))
-    assert ref.stage == EMBEDDINGS_STAGE and computed == [0, 1, 2]
+    ref = embed_stage(store, dataset=ds, shard_rows=10, on_shard=lambda i, a, b: computed.append(i))
+    assert ref.stage == EMBEDDINGS.name and computed == [0, 1, 2]
     vectors = read_embeddings(store, ref)
     np.testing.assert_allclose(vectors, embed_texts(ds["text"]), atol=1e-5)
     manifest = store.manifest(ref)
     assert manifest["meta"]["dim"] == 384 and manifest["num_rows"] == len(ds)
     assert manifest["config"]["pooling"] == "mean" and manifest["config"]["normalize"] is True
 
-    again = embed_to_store(ds, store, shard_rows=10, on_shard=lambda i, a, b: computed.append(i))
+    again = embed_stage(store, dataset=ds, shard_rows=10, on_shard=lambda i, a, b: computed.append(i))
     assert again == ref and computed == [0, 1, 2]
     # the column name is not part of the key: only the texts are
     renamed = ds.rename_column("text", "review")
-    assert embed_to_store(renamed, store, text_column="review", shard_rows=10) == ref
+    assert embed_stage(store, dataset=renamed, text_column="review", shard_rows=10) == ref
     assert text_fingerprint(renamed, "review") == text_fingerprint(ds, "text")
 
 
 def test_key_moves_with_every_setting(tmp_path):
-    from dprune.embedding_store import embedding_key
-
     fp = "f" * 64
     keys = {
         embedding_key(TextEmbedder(), fingerprint=fp)[0],
@@ -253,7 +245,7 @@ def test_key_moves_with_every_setting(tmp_path):
 def test_float16_storage(tmp_path):
     store = ArtifactStore(str(tmp_path / "store"))
     ds = _dataset(5)
-    ref = embed_to_store(ds, store, dtype="float16")
+    ref = embed_stage(store, dataset=ds, dtype="float16")
     assert store.read_table(ref).schema.field("embedding").type == pa.list_(pa.float16(), 384)
     np.testing.assert_allclose(read_embeddings(store, ref), embed_texts(ds["text"]), atol=2e-3)
 
@@ -270,9 +262,9 @@ def test_resume_computes_only_missing_shards(tmp_path):
             raise Killed
 
     with pytest.raises(Killed):
-        embed_to_store(ds, store, shard_rows=5, on_shard=die_after_second)
+        embed_stage(store, dataset=ds, shard_rows=5, on_shard=die_after_second)
     computed = []
-    ref = embed_to_store(ds, store, shard_rows=5, on_shard=lambda i, a, b: computed.append(i))
+    ref = embed_stage(store, dataset=ds, shard_rows=5, on_shard=lambda i, a, b: computed.append(i))
     assert computed == [2, 3, 4]
     np.testing.assert_allclose(read_embeddings(store, ref), embed_texts(ds["text"]), atol=1e-5)
 
@@ -281,7 +273,7 @@ def test_none_text_is_named_with_its_row(tmp_path):
     store = ArtifactStore(str(tmp_path / "store"))
     ds = Dataset.from_dict({"text": ["a", "b", "c", None, "e", "f"]})
     with pytest.raises(ValueError, match=r"row position\(s\) \[3\]"):
-        embed_to_store(ds, store, shard_rows=2)
+        embed_stage(store, dataset=ds, shard_rows=2)
 
 
 @pytest.mark.slow
@@ -292,7 +284,7 @@ def test_resume_after_the_process_is_killed(tmp_path):
         f"""
         import os, signal
         from datasets import Dataset
-        from dprune.embedding_store import embed_to_store
+        from dprune.stages.embeddings import embed_stage
         from dprune.store import ArtifactStore
 
         texts = [f"text {{i}} about a movie" for i in range(40)]
@@ -300,7 +292,7 @@ def test_resume_after_the_process_is_killed(tmp_path):
             print("committed", i, flush=True)
             if i == 1:
                 os.kill(os.getpid(), signal.SIGKILL)
-        embed_to_store(Dataset.from_dict({{"text": texts}}), ArtifactStore({root!r}), shard_rows=8, on_shard=on_shard)
+        embed_stage(ArtifactStore({root!r}), dataset=Dataset.from_dict({{"text": texts}}), shard_rows=8, on_shard=on_shard)
         """
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
@@ -310,7 +302,7 @@ def test_resume_after_the_process_is_killed(tmp_path):
     store = ArtifactStore(root)
     texts = [f"text {i} about a movie" for i in range(40)]
     computed = []
-    ref = embed_to_store(Dataset.from_dict({"text": texts}), store, shard_rows=8,
+    ref = embed_stage(store, dataset=Dataset.from_dict({"text": texts}), shard_rows=8,
                          on_shard=lambda i, a, b: computed.append(i))
     assert computed == [2, 3, 4]
     np.testing.assert_allclose(read_embeddings(store, ref), embed_texts(texts), atol=1e-5)
@@ -337,10 +329,10 @@ def test_max_length_beyond_the_model_is_a_clear_error():
         TextEmbedder(max_length=1000).embed(["x"])
 
 
-def test_embed_to_store_follows_the_index_mapping_and_handles_empty(tmp_path):
+def test_embed_stage_follows_the_index_mapping_and_handles_empty(tmp_path):
     store = ArtifactStore(str(tmp_path / "store"))
     ds = _dataset(12).shuffle(seed=3).select(range(9))
-    ref = embed_to_store(ds, store, shard_rows=4)
+    ref = embed_stage(store, dataset=ds, shard_rows=4)
     np.testing.assert_allclose(read_embeddings(store, ref), embed_texts(list(ds["text"])), atol=1e-5)
-    empty = embed_to_store(ds.select([]), store)
+    empty = embed_stage(store, dataset=ds.select([]))
     assert read_embeddings(store, empty).shape == (0, 384)

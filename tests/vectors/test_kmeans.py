@@ -1,18 +1,11 @@
-"""k-means (dprune.vectors.kmeans): correctness, determinism, metrics, bad input, store artifact."""
+"""k-means (dprune.vectors.kmeans): correctness, determinism, metrics, bad input."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from dprune.vectors.kmeans import (
-    CLUSTERS_STAGE,
-    assign_clusters,
-    cluster_to_store,
-    kmeans,
-    read_centroids,
-    read_clusters,
-)
+from dprune.vectors.kmeans import assign_clusters, kmeans
 
 
 def blobs(n: int = 600, k: int = 4, dim: int = 8, spread: float = 0.3, seed: int = 0):
@@ -119,22 +112,3 @@ def test_assign_clusters_matches_brute_force():
     d = np.linalg.norm(x[:, None] - c[None], axis=2)
     np.testing.assert_array_equal(labels, d.argmin(1))
     np.testing.assert_allclose(dist, d.min(1), rtol=1e-5)
-
-
-def test_cluster_artifact_round_trip(tmp_path):
-    from dprune.embedding_store import EMBEDDINGS_STAGE, embeddings_to_table
-    from dprune.store import ArtifactStore
-
-    store = ArtifactStore(str(tmp_path / "store"))
-    x, truth = blobs(n=120, k=3)
-    emb_ref = store.write_table(EMBEDDINGS_STAGE, "a" * 32, embeddings_to_table(x), config={"test": True})
-    ref = cluster_to_store(store, emb_ref, num_clusters=3, seed=1)
-    assert ref.stage == CLUSTERS_STAGE
-    labels, distances = read_clusters(store, ref)
-    direct = kmeans(x, 3, seed=1)
-    np.testing.assert_array_equal(labels, direct.labels)
-    np.testing.assert_allclose(distances, direct.distances)
-    np.testing.assert_array_equal(read_centroids(store, ref), direct.centroids)
-    assert cluster_to_store(store, emb_ref, num_clusters=3, seed=1) == ref
-    assert cluster_to_store(store, emb_ref, num_clusters=3, seed=2) != ref
-    assert cluster_to_store(store, emb_ref, num_clusters=3, seed=1, metric="cosine") != ref

@@ -1,0 +1,184 @@
+"""Stage ``dynamics``: per-example training dynamics, one shard per (seed, epoch).
+
+Two trainers write the same :class:`~dprune.dynamics.records.Dynamics` records: the
+linear probe on an embeddings artifact (:func:`dprune.dynamics.probe.train_linear_probe`)
+and fine-tuning (:func:`dprune.dynamics.finetune.finetune_dynamics`). Each (seed, epoch)
+shard is committed as soon as its epoch ends, and fine-tuning checkpoints once per
+epoch, so a run killed mid-way resumes from its last checkpoint and recomputes only
+the missing shards. The key covers the dataset artifact (and the embeddings artifact),
+the method, every training setting and, for fine-tuning, the model's identity.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import Any, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from dprune.core.base import MissingColumnError, column_to_numpy, describe_value
+from dprune.data.labels import encode_labels
+from dprune.dynamics.finetune import finetune_dynamics
+from dprune.dynamics.inputs import as_seeds, check_positive_int, dynamics_meta, row_id_type, row_ids
+from dprune.dynamics.probe import train_linear_probe
+from dprune.dynamics.records import dynamics_schema
+from dprune.models import model_identity
+from dprune.stages.embeddings import read_embeddings
+from dprune.stages.runner import Stage
+from dprune.store import ArtifactRef
+
+DYNAMICS = Stage("dynamics", version=1)
+METHODS = ("linear_probe", "fine_tune")
+def dynamics_stage(
+    store: Any,
+    dataset_ref: Any,
+    *,
+    method: str = "linear_probe",
+    embeddings: Any = None,
+    embedding_column: str = "embedding",
+    label_column: str = "label",
+    id_column: str = "row_id",
+    seeds: int | Sequence[int] = (0, 1, 2),
+    epochs: int | None = None,
+    checkpoint_dir: str | os.PathLike | None = None,
+    keep_checkpoints: bool = False,
+    **params: Any,
+) -> Any:
+    """Train and store dynamics as an artifact with one shard per (seed, epoch).
+
+    The key covers the dataset artifact (and embeddings artifact), the method and every
+    training setting (and the model's weight hash for fine-tuning). When the artifact
+    exists it is returned at once. Otherwise each (seed, epoch) shard is committed when
+    its epoch ends; a killed run, called again, skips the stored shards, and fine-tuning
+    resumes from the last per-epoch checkpoint under ``checkpoint_dir/<key>``.
+
+    Parameters
+    ----------
+    store : ArtifactStore
+    dataset_ref : ArtifactRef
+        The dataset (from the load stage).
+    method : {"linear_probe", "fine_tune"}
+    embeddings : str, ArtifactRef or numpy.ndarray
+        Linear probe only: a vector column of the dataset, an artifact holding ``id_column``
+        and ``embedding_column``, or an array row-aligned with the dataset.
+    seeds, epochs
+        Runs and passes (``epochs`` default: 10 for the probe, 2 for fine-tuning).
+    checkpoint_dir : path, optional
+        Fine-tuning checkpoints (default :func:`default_checkpoint_root`); removed after the
+        commit unless ``keep_checkpoints``.
+    **params
+        Passed to :func:`train_linear_probe` or :func:`finetune_dynamics`.
+
+    Returns
+    -------
+    ArtifactRef
+        Read it with :meth:`Dynamics.from_store` or pass it to a dynamics scorer.
+    """
+    if method not in METHODS:
+        raise ValueError(f"The 'method' parameter of dynamics_stage must be one of {METHODS}. Got {method!r} instead.")
+    seeds = as_seeds(seeds, "dynamics_stage")
+    epochs = epochs if epochs is not None else (10 if method == "linear_probe" else 2)
+    check_positive_int("epochs", epochs, "dynamics_stage")
+    dataset = store.read(dataset_ref)
+    parents = [dataset_ref]
+    config: dict[str, Any] = {"method": method, "label_column": label_column, "id_column": id_column,
+                              "seeds": seeds, "epochs": epochs, "params": dict(params)}
+    matrix = None
+    if method == "linear_probe":
+        if embeddings is None:
+            raise ValueError(
+                "dynamics_stage(method='linear_probe') needs embeddings= (a column, an artifact or an array)."
+            )
+        if isinstance(embeddings, ArtifactRef):
+            parents.append(embeddings)
+            config["embedding_column"] = embedding_column
+            matrix = _embeddings_from_artifact(store, embeddings, dataset, id_column, embedding_column)
+        elif isinstance(embeddings, str):
+            config["embeddings"] = embeddings
+            matrix = embeddings
+        else:
+            matrix = np.asarray(embeddings)
+            config["embeddings"] = describe_value(matrix)
+    else:
+        config["model_identity"] = model_identity(params.get("model", "all-MiniLM-L6-v2"))
+    key = DYNAMICS.key(config, parents=parents)
+    existing = DYNAMICS.lookup(store, key)
+    if existing is not None:
+        return existing
+
+    ids, used_id_column = row_ids(dataset, id_column)
+    _, mapping = encode_labels(dataset, label_column, ids=ids, owner="dynamics_stage")
+    meta = {"dynamics": dynamics_meta(method, mapping, used_id_column, len(dataset), seeds, config)}
+    writer = DYNAMICS.open_writer(store, key, config=config, parents=parents, meta=meta,
+                                  num_shards=len(seeds) * epochs, schema=dynamics_schema(row_id_type(ids)))
+    shard = {seed: i for i, seed in enumerate(seeds)}
+
+    def sink(seed: int, epoch: int, table: pa.Table) -> None:
+        index = shard[seed] * epochs + epoch
+        if not writer.has_shard(index):
+            writer.write_shard(index, table)
+
+    def seed_done(seed: int) -> bool:
+        return all(writer.has_shard(shard[seed] * epochs + e) for e in range(epochs))
+
+    if method == "linear_probe":
+        pending = [s for s in seeds if not seed_done(s)]
+        if pending:
+            train_linear_probe(dataset, matrix, label_column=label_column, id_column=id_column, epochs=epochs,
+                               seeds=pending, epoch_sink=sink,
+                               skip=lambda seed, epoch: writer.has_shard(shard[seed] * epochs + epoch), **params)
+    else:
+        root = os.fspath(checkpoint_dir) if checkpoint_dir is not None else default_checkpoint_root()
+        folder = os.path.join(root, key)
+        finetune_dynamics(dataset, label_column=label_column, id_column=id_column, epochs=epochs, seeds=seeds,
+                          output_dir=folder, resume=True, epoch_sink=sink, skip_seed=seed_done, **params)
+        ref = writer.commit()
+        if not keep_checkpoints:
+            shutil.rmtree(folder, ignore_errors=True)
+        return ref
+    return writer.commit()
+
+
+def default_checkpoint_root() -> str:
+    """Where fine-tuning checkpoints go: ``$DPRUNE_CHECKPOINTS``, else ``~/.cache/dprune/checkpoints``."""
+    return os.path.expanduser(os.environ.get("DPRUNE_CHECKPOINTS") or "~/.cache/dprune/checkpoints")
+
+
+def train_stage(
+    store: Any, dataset_ref: Any, embeddings_ref: Any = None, *, label_column: str = "label", **options: Any
+) -> Any:
+    """Record training dynamics: a linear probe on the embeddings artifact (default) or fine-tuning."""
+    embeddings = read_embeddings(store, embeddings_ref) if embeddings_ref is not None else None
+    return dynamics_stage(store, dataset_ref, embeddings=embeddings, label_column=label_column, **options)
+
+
+def _embeddings_from_artifact(store, ref, dataset, id_column, embedding_column) -> np.ndarray:
+    """Rows of an embeddings artifact, reordered to the dataset's rows by id."""
+    stored = store.read(ref)
+    if embedding_column not in stored.column_names:
+        raise MissingColumnError(
+            f"Embeddings artifact {ref.name} has no column {embedding_column!r} (it has {stored.column_names}); "
+            "pass embedding_column=<the vector column>."
+        )
+    vectors = np.asarray(stored.with_format("numpy")[embedding_column])
+    if id_column in stored.column_names and id_column in dataset.column_names:
+        stored_ids = column_to_numpy(stored, id_column)
+        wanted = column_to_numpy(dataset, id_column)
+        order = np.argsort(stored_ids, kind="stable")
+        pos = np.searchsorted(stored_ids[order], wanted)
+        pos = np.clip(pos, 0, len(order) - 1)
+        found = stored_ids[order][pos] == wanted
+        if not np.all(found):
+            raise ValueError(
+                f"Embeddings artifact {ref.name} lacks {int((~found).sum())} of the dataset's {id_column!r} values; "
+                "embed the same dataset artifact."
+            )
+        return vectors[order[pos]]
+    if len(vectors) != len(dataset):
+        raise ValueError(
+            f"Embeddings artifact {ref.name} has {len(vectors)} rows but the dataset has {len(dataset)}, and no "
+            f"shared {id_column!r} column to match them."
+        )
+    return vectors

@@ -1,0 +1,56 @@
+"""Export: the kept rows (with their scores) as Parquet and ``save_to_disk``, plus ``kept_ids.json``.
+
+Not a store stage: it writes the user's output folder from stored artifacts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from dprune.core.base import column_to_numpy
+from dprune.data import ROW_ID
+from dprune.stages.scores import attach_scores
+
+
+@dataclass(frozen=True)
+class ExportPaths:
+    """Where :func:`export_stage` wrote the pruned dataset."""
+
+    parquet: Path
+    dataset_dir: Path
+    kept_ids: Path
+
+    def to_dict(self) -> dict[str, str]:
+        """Paths as strings, for logs and JSON."""
+        return {name: str(path) for name, path in asdict(self).items()}
+
+
+def export_stage(
+    store: Any,
+    dataset_ref: Any,
+    score_refs: Sequence[Any],
+    selection_ref: Any,
+    output_dir: str | Path,
+) -> ExportPaths:
+    """Write the kept rows (with their scores) as Parquet and ``save_to_disk``, plus a kept-ids manifest."""
+    output = Path(output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    scored = attach_scores(store, dataset_ref, score_refs)
+    selection = store.read(selection_ref)
+    kept = scored.select(column_to_numpy(selection, "position"))
+    paths = ExportPaths(output / "pruned.parquet", output / "pruned_dataset", output / "kept_ids.json")
+    kept.to_parquet(str(paths.parquet))
+    kept.save_to_disk(str(paths.dataset_dir))
+    manifest = {
+        "dataset": dataset_ref.to_dict(),
+        "scores": [ref.to_dict() for ref in score_refs],
+        "selection": selection_ref.to_dict(),
+        "rows_in": len(scored),
+        "rows_kept": len(kept),
+        "kept_row_ids": column_to_numpy(selection, ROW_ID).tolist(),
+    }
+    paths.kept_ids.write_text(json.dumps(manifest, indent=1))
+    return paths

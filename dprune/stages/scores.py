@@ -1,0 +1,77 @@
+"""Stage ``scores``: ``row_id`` plus named float columns, from any registered scorer or another stage.
+
+Every scores artifact has the same shape, so the selection stage joins any of
+them the same way (:func:`attach_scores`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from dprune.core.base import Scorer, column_to_numpy, with_column
+from dprune.core.registry import ComponentSpec
+from dprune.data import ROW_ID
+from dprune.stages.runner import Stage, run_cached
+
+SCORES = Stage("scores", version=1)
+
+
+def score_key(dataset_ref: Any, scorer: Scorer) -> str:
+    """The key of a scorer's output on a dataset artifact (pruner settings never enter it)."""
+    return SCORES.key(scorer.config(), parents=[dataset_ref.key])
+
+
+def score_stage(store: Any, dataset_ref: Any, scorer: Scorer | ComponentSpec | Mapping[str, Any] | str) -> Any:
+    """Score the dataset with one scorer; store ``row_id`` plus the scorer's column."""
+    if not isinstance(scorer, Scorer):
+        scorer = ComponentSpec.parse(scorer).build_scorer()
+    column = scorer.score_column
+
+    def compute() -> pa.Table:
+        dataset = store.read(dataset_ref)
+        scored = scorer.score(dataset)
+        return pa.table({ROW_ID: column_to_numpy(dataset, ROW_ID), column: column_to_numpy(scored, column)})
+
+    return run_cached(store, SCORES, scorer.config(), compute, parents=[dataset_ref], key=score_key(dataset_ref, scorer),
+                      meta={"score_column": column})
+
+
+def columns_stage(store: Any, dataset_ref: Any, source_ref: Any, columns: Mapping[str, str]) -> Any:
+    """Turn a row-aligned stage output into a scores artifact: ``row_id`` plus renamed columns.
+
+    ``columns`` maps the source's column names to the score column names.
+    """
+    config = {"source": f"{source_ref.stage}/{source_ref.key}", "columns": dict(columns)}
+
+    def compute() -> pa.Table:
+        source = store.read_table(source_ref)
+        row_ids = column_to_numpy(store.read(dataset_ref), ROW_ID)
+        if source.num_rows != len(row_ids):
+            raise ValueError(
+                f"{source_ref.stage}/{source_ref.key} has {source.num_rows} rows but dataset {dataset_ref.key} has "
+                f"{len(row_ids)}; it was not computed from this dataset. Re-run its stage."
+            )
+        return pa.table({ROW_ID: row_ids, **{new: source.column(old) for old, new in columns.items()}})
+
+    key = SCORES.key(config, parents=[dataset_ref.key, source_ref.key])
+    return run_cached(store, SCORES, config, compute, parents=[dataset_ref, source_ref], key=key)
+
+
+def attach_scores(store: Any, dataset_ref: Any, score_refs: Sequence[Any]) -> Any:
+    """The stored dataset with every score column added, checked row by row against ``row_id``."""
+    dataset = store.read(dataset_ref)
+    row_ids = column_to_numpy(dataset, ROW_ID)
+    for ref in score_refs:
+        scores = store.read(ref)
+        if not np.array_equal(column_to_numpy(scores, ROW_ID), row_ids):
+            raise ValueError(
+                f"Scores {ref.stage}/{ref.key} do not belong to dataset {dataset_ref.key}: their row ids differ. "
+                "Re-run the score stage on this dataset."
+            )
+        for column in scores.column_names:
+            if column != ROW_ID:
+                dataset = with_column(dataset, column, column_to_numpy(scores, column))
+    return dataset

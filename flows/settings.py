@@ -1,0 +1,227 @@
+"""The settings every flow shares: stage defaults, one command line, one ``--config`` reader, checks.
+
+``flows/prune.py`` and ``flows/evaluate.py`` take the same stage flags (``--embedding
+KEY=VALUE,...``, ``--no-clustering``...), the same ``--config FILE.yaml`` (keys are the
+flow's parameters; flags win), ``--label-column none`` and the same task-runner flags.
+Every stage option is checked against the stage's own parameters before any work
+starts, so a typo fails in a second with the library's message shape instead of after
+an hour of scoring.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import os
+from typing import Any, Callable, Iterable, Mapping
+
+import yaml
+
+from dprune.core.params import InvalidParameterError
+
+DEFAULT_STORE = os.environ.get("DPRUNE_STORE", ".dprune/store")
+DEFAULT_EMBEDDING: dict[str, Any] = {"shard_rows": 2048}
+DEFAULT_CLUSTERING: dict[str, Any] = {"num_clusters": 10, "metric": "cosine", "score_column": "kmeans_distance"}
+DEFAULT_PERPLEXITY: dict[str, Any] = {"order": 5, "shard_rows": 5000, "score_column": "perplexity"}
+DEFAULT_DYNAMICS: dict[str, Any] = {
+    "method": "linear_probe",
+    "seeds": [0, 1, 2],
+    "epochs": 10,
+    "scores": ["aum", "forgetting", "el2n", "data_map_confidence", "data_map_variability", "data_map_correctness"],
+}
+STAGE_DEFAULTS = {
+    "embedding": DEFAULT_EMBEDDING,
+    "clustering": DEFAULT_CLUSTERING,
+    "perplexity": DEFAULT_PERPLEXITY,
+    "dynamics": DEFAULT_DYNAMICS,
+}
+#: Options of the perplexity stage that belong to training the KenLM model.
+KENLM_OPTIONS = {"order", "prune", "reference", "reference_text_column", "memory", "vocab_estimate",
+                 "discount_fallback", "binary_type", "normalizer"}
+#: Options a flow sets itself (from its own parameters), never a user's stage option.
+_FLOW_OWNED = {"store", "dataset_ref", "embeddings_ref", "lm_ref", "dataset", "shards", "on_shard", "text_column",
+               "label_column", "corpus", "embeddings", "embedder", "progress"}
+
+
+def stage_settings(value: Mapping[str, Any] | bool | None, default: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``None``/``True`` -> the defaults, ``False`` -> stage off, a mapping -> the defaults updated with it."""
+    if value is False:
+        return None
+    if value is None or value is True:
+        return dict(default)
+    return {**default, **value}
+
+
+def _accepted(*functions: Callable[..., Any], extra: Iterable[str] = ()) -> set[str]:
+    names = set(extra)
+    for function in functions:
+        names |= {p.name for p in inspect.signature(function).parameters.values()
+                  if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    return names - _FLOW_OWNED
+
+
+def stage_options(stage: str) -> set[str]:
+    """The option names a stage accepts (its stage functions' parameters and the component's)."""
+    from dprune.dynamics.finetune import finetune_dynamics
+    from dprune.dynamics.probe import train_linear_probe
+    from dprune.scorers.perplexity import PerplexityScorer
+    from dprune.stages.clusters import cluster_stage, clusters_stage
+    from dprune.stages.dynamics import dynamics_stage
+    from dprune.stages.embeddings import embed_stage
+    from dprune.stages.kenlm import kenlm_stage
+    from dprune.stages.perplexity import perplexity_stage
+
+    accepted = {
+        "embedding": lambda: _accepted(embed_stage),
+        "clustering": lambda: _accepted(cluster_stage, clusters_stage),
+        "perplexity": lambda: _accepted(kenlm_stage, perplexity_stage, PerplexityScorer.__init__) - {"self", "model_path"},
+        "dynamics": lambda: _accepted(dynamics_stage, train_linear_probe, finetune_dynamics, extra=["scores"]),
+    }
+    return accepted[stage]()
+
+
+def check_stage_settings(stage: str, settings: Mapping[str, Any] | None, *, flow: str) -> None:
+    """Raise :class:`InvalidParameterError` for an option the stage does not have (before any work)."""
+    if settings is None:
+        return
+    if not isinstance(settings, Mapping):
+        raise InvalidParameterError(
+            f"The {stage!r} parameter of {flow} must be a mapping of stage options, True or False. "
+            f"Got {settings!r} instead."
+        )
+    known = stage_options(stage)
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise InvalidParameterError(
+            f"The {stage!r} parameter of {flow} has unknown option(s) {unknown}. "
+            f"Options of the {stage} stage: {sorted(known)}."
+        )
+
+
+def resolved_stages(values: Mapping[str, Any], *, flow: str, labelled: bool) -> dict[str, dict[str, Any] | None]:
+    """Each stage's settings (defaults applied, None when off), checked before any work starts."""
+    resolved = {}
+    for stage, default in STAGE_DEFAULTS.items():
+        check_stage_settings(stage, values.get(stage) if isinstance(values.get(stage), Mapping) else None, flow=flow)
+        resolved[stage] = stage_settings(values.get(stage), default)
+    if not labelled:
+        resolved["dynamics"] = None
+    return resolved
+
+
+def score_columns(stages: Mapping[str, dict[str, Any] | None]) -> list[str]:
+    """The score columns the scoring stages will write, in flow order."""
+    columns = []
+    if stages["clustering"] and stages["embedding"] is not None:
+        columns.append(stages["clustering"]["score_column"])
+    if stages["perplexity"]:
+        columns.append(stages["perplexity"]["score_column"])
+    if stages["dynamics"] and stages["embedding"] is not None:
+        columns.extend(stages["dynamics"]["scores"])
+    return columns
+
+
+def check_output_folder(output: str, *, flow: str) -> None:
+    """Raise before any work when ``output`` exists and is not a folder."""
+    if os.path.exists(output) and not os.path.isdir(output):
+        raise InvalidParameterError(
+            f"The 'output' parameter of {flow} must be a folder (it is created if missing). Got {output!r}, "
+            "which is a file: pass another path or remove the file."
+        )
+
+
+# --------------------------------------------------------------------------- command line
+def parse_value(text: str) -> Any:
+    """``key=value`` values are YAML scalars: 0.5 is a float, 3 an int, true a bool."""
+    return yaml.safe_load(text)
+
+
+def parse_params(text: str) -> dict[str, Any]:
+    """``key=value,key=value`` (or a JSON/YAML mapping) as a dict."""
+    if text.lstrip().startswith("{"):
+        return yaml.safe_load(text)
+    params = {}
+    for item in filter(None, text.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"error: cannot read {item!r} in {text!r}; write key=value pairs")
+        params[key.strip()] = parse_value(value)
+    return params
+
+
+def parse_spec(text: str) -> dict[str, Any]:
+    """``name`` or ``name:key=value,key=value`` or a JSON/YAML mapping."""
+    if text.lstrip().startswith("{"):
+        return yaml.safe_load(text)
+    name, _, rest = text.partition(":")
+    return {"name": name.strip(), "params": parse_params(rest)}
+
+
+def add_common_arguments(parser: argparse.ArgumentParser, *, output_help: str) -> argparse.ArgumentParser:
+    """The flags every flow takes: data, stages, store, output, reuse, config and task runner."""
+    parser.add_argument("--config", help="YAML file whose keys are this flow's parameters (flags win)")
+    parser.add_argument("--dataset", help="bundled example name, file, fsspec URL or hub name")
+    parser.add_argument("--split")
+    parser.add_argument("--text-column")
+    parser.add_argument("--label-column", help="label column ('none' for unlabelled data: no dynamics)")
+    for stage in STAGE_DEFAULTS:
+        parser.add_argument(f"--{stage}", metavar="KEY=VALUE,...", help=f"settings of the {stage} stage")
+        parser.add_argument(f"--no-{stage}", action="store_true", help=f"turn the {stage} stage off")
+    parser.add_argument("--store", help="artifact store root (path or fsspec URL; default $DPRUNE_STORE or "
+                                        ".dprune/store)")
+    parser.add_argument("--output", help=output_help)
+    parser.add_argument("--reuse-only", action="store_true", default=None,
+                        help="fail instead of computing missing scores")
+    parser.add_argument("--task-runner", choices=["local", "dask"], default="local",
+                        help="'dask' maps sharded stages over a Dask cluster")
+    parser.add_argument("--dask-address", help="scheduler address of an existing Dask cluster (default: start one)")
+    parser.add_argument("--dask-workers", type=int, default=2, help="workers of the local Dask cluster")
+    return parser
+
+
+def read_config(path: str) -> dict[str, Any]:
+    """The flow parameters in a YAML file, or a one-line error naming the file and the problem."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            loaded = yaml.safe_load(handle) or {}
+    except FileNotFoundError:
+        raise SystemExit(f"error: --config {path}: no such file") from None
+    except yaml.YAMLError as error:
+        raise SystemExit(f"error: --config {path} is not valid YAML: {error}") from None
+    if not isinstance(loaded, dict):
+        raise SystemExit(f"error: --config {path} must hold a mapping of flow parameters; got a {type(loaded).__name__}")
+    return loaded
+
+
+def common_params(args: argparse.Namespace) -> dict[str, Any]:
+    """The shared flow parameters from ``--config`` and the common flags (flags win; unset flags left out)."""
+    params = read_config(args.config) if args.config else {}
+    flags = {"dataset": args.dataset, "split": args.split, "text_column": args.text_column,
+             "label_column": args.label_column, "store": args.store, "output": args.output,
+             "reuse_only": args.reuse_only}
+    for stage in STAGE_DEFAULTS:
+        flags[stage] = False if getattr(args, f"no_{stage}") else (
+            parse_params(getattr(args, stage)) if getattr(args, stage) else None
+        )
+    if flags["label_column"] in ("none", "None", ""):
+        flags["label_column"] = None
+        params["label_column"] = None
+    params.update({k: v for k, v in flags.items() if v is not None})
+    if str(params.get("label_column")).lower() == "none":
+        params["label_column"] = None
+    return params
+
+
+def task_runner(args: argparse.Namespace):
+    """The task runner chosen on the command line."""
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    if args.task_runner == "dask":
+        try:
+            from prefect_dask import DaskTaskRunner
+        except ImportError as error:
+            raise SystemExit("error: --task-runner dask needs the dask extra: pip install -e '.[dask]'") from error
+        if args.dask_address:
+            return DaskTaskRunner(address=args.dask_address)
+        return DaskTaskRunner(cluster_kwargs={"n_workers": args.dask_workers, "threads_per_worker": 1})
+    return ThreadPoolTaskRunner(max_workers=1)
