@@ -18,6 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 from datasets import Dataset
 
+from dprune.core.outputs import OutputFiles
 from dprune.core.base import column_to_numpy
 from dprune.evaluation.noise import FLIPPED_COLUMN
 
@@ -107,7 +108,7 @@ def _fmt(value: float | None) -> str:
 
 
 @dataclass(frozen=True)
-class ReportPaths:
+class ReportPaths(OutputFiles):
     """Files written by :func:`write_report`."""
 
     html: Path

@@ -48,7 +48,7 @@ import fsspec
 import pyarrow as pa
 from fsspec.implementations.local import LocalFileSystem
 
-from dprune.core.fingerprint import _is_hf_dataset, iter_table_windows, normalize_config
+from dprune.core.fingerprint import is_hf_dataset, iter_table_windows, normalize_config
 
 __all__ = [
     "MANIFEST_NAME",
@@ -211,7 +211,7 @@ def _to_table(data: Any) -> pa.Table:
         return data
     if isinstance(data, pa.RecordBatch):
         return pa.Table.from_batches([data])
-    if _is_hf_dataset(data):
+    if is_hf_dataset(data):
         schema, windows = iter_table_windows(data, max(1, len(data)))
         tables = [_conform(w, schema) for w in windows]
         return pa.concat_tables(tables) if tables else schema.empty_table()
@@ -719,7 +719,7 @@ class ArtifactStore:
         if shard_rows is None:
             shard_rows = _default_shard_rows(data)
         schema, windows = iter_table_windows(data, shard_rows)
-        num_rows = len(data) if _is_hf_dataset(data) else data.num_rows
+        num_rows = len(data) if is_hf_dataset(data) else data.num_rows
         num_shards = -(-num_rows // shard_rows)
         # The plan is part of each shard's sidecar: shards of a run with another shard_rows
         # (different row ranges) are never mixed into this artifact.
@@ -1070,7 +1070,7 @@ def _sha256_file(backend: Any, path: str) -> str:
 def _default_shard_rows(data: Any) -> int:
     if isinstance(data, (pa.Table, pa.RecordBatch)):
         nbytes, nrows = data.nbytes, data.num_rows
-    elif _is_hf_dataset(data):
+    elif is_hf_dataset(data):
         nbytes, nrows = data.data.nbytes, data.data.num_rows
     else:
         return 1 << 20

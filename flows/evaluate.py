@@ -28,17 +28,17 @@ from typing import Any
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from dprune.evaluation.experiment import (
+from dprune.evaluation.methods import (
     DEFAULT_FRACTIONS,
     DEFAULT_PRUNERS,
     DEFAULT_SCORERS,
     DOWNSTREAM_MODELS,
-    EvaluationInputs,
     build_methods,
     check_labelled,
     check_settings,
     random_methods,
 )
+from dprune.evaluation.runner import EvaluationInputs
 from dprune.core.registry import ComponentSpec
 from dprune.store import ArtifactRef
 
@@ -106,10 +106,10 @@ def evaluate(
         is loaded whole unless ``test_split`` names a split.
     score_columns : list of str
         Score columns to evaluate, among those the scoring stages write (default
-        :data:`dprune.evaluation.experiment.DEFAULT_SCORERS`).
+        :data:`dprune.evaluation.methods.DEFAULT_SCORERS`).
     pruners : list of str or dict
         Pruner names or specs; a pruner that ranks by a score is paired with every
-        scorer (default :data:`dprune.evaluation.experiment.DEFAULT_PRUNERS`).
+        scorer (default :data:`dprune.evaluation.methods.DEFAULT_PRUNERS`).
     fractions : list of float
         Keep fractions in (0, 1] (default 10%, 20%, ..., 90%).
     seeds : list of int

@@ -7,7 +7,9 @@ from typing import Any, Sequence
 from prefect import get_run_logger
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
 
-from dprune.evaluation.experiment import EvaluationInputs, Method, evaluate_full_data, evaluate_methods, write_results
+from dprune.evaluation.methods import Method
+from dprune.evaluation.results import write_results
+from dprune.evaluation.runner import EvaluationInputs, evaluate_full_data, evaluate_methods
 from dprune.evaluation.noise import write_noisy_dataset
 from dprune.store import ArtifactRef
 from tasks.common import stage_task, store_of

@@ -39,7 +39,8 @@ class Component:
     version: ClassVar[int] = 1
 
     @classmethod
-    def _get_param_names(cls) -> list[str]:
+    def param_names(cls) -> list[str]:
+        """The constructor's keyword parameters, in signature order."""
         init = cls.__init__
         if init is object.__init__:
             return []
@@ -52,11 +53,11 @@ class Component:
 
     def get_params(self) -> dict[str, Any]:
         """Return the constructor parameters of this component, by name."""
-        return {name: getattr(self, name) for name in self._get_param_names()}
+        return {name: getattr(self, name) for name in self.param_names()}
 
     def set_params(self, **params: Any) -> "Component":
         """Set constructor parameters by name; unknown names raise ``ValueError``."""
-        valid = set(self._get_param_names())
+        valid = set(self.param_names())
         for name, value in params.items():
             if name not in valid:
                 raise ValueError(

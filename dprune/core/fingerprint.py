@@ -40,6 +40,7 @@ __all__ = [
     "file_fingerprint",
     "hash_bytes",
     "hash_text",
+    "is_hf_dataset",
     "iter_table_windows",
     "normalize_config",
 ]
@@ -218,7 +219,8 @@ def compute_key(
 
 
 # --------------------------------------------------------------------------- datasets
-def _is_hf_dataset(obj: Any) -> bool:
+def is_hf_dataset(obj: Any) -> bool:
+    """True for a ``datasets.Dataset``, without importing ``datasets`` when the caller has not."""
     mod = sys.modules.get("datasets")
     return mod is not None and isinstance(obj, mod.Dataset)
 
@@ -242,7 +244,7 @@ def iter_table_windows(data: Any, window_rows: int) -> tuple[pa.Schema, Iterable
                 yield table.slice(off, window_rows)
 
         return table.schema, gen()
-    if _is_hf_dataset(data):
+    if is_hf_dataset(data):
         ds = data
         schema = ds.features.arrow_schema
         if getattr(ds, "_indices", None) is None:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from datasets import Dataset
 
+from dprune.core.outputs import OutputFiles
 from dprune.core.base import column_to_numpy, require_non_empty
 from dprune.data.loading import ROW_ID
 from dprune.data.labels import encode_labels, label_array
@@ -107,7 +108,7 @@ def flip_labels(
 
 
 @dataclass(frozen=True)
-class NoisyDatasetPaths:
+class NoisyDatasetPaths(OutputFiles):
     """Files written by :func:`write_noisy_dataset`."""
 
     parquet: Path

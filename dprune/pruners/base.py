@@ -71,7 +71,7 @@ class ScorePruner(Pruner):
         raise NotImplementedError(f"{type(self).__name__} must implement _select(scores, budget, rng).")
 
     def _has_budget(self) -> bool:
-        return "k" in self._get_param_names()
+        return "k" in self.param_names()
 
     def _resolve_budget(self, n_rows: int) -> int | None:
         """Number of rows to keep out of ``n_rows`` usable rows; ``None`` when the pruner has no budget."""

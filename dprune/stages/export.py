@@ -6,26 +6,23 @@ Not a store stage: it writes the user's output folder from stored artifacts.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from dprune.core.outputs import OutputFiles
 from dprune.core.base import column_to_numpy
 from dprune.data import ROW_ID
 from dprune.stages.scores import attach_scores
 
 
 @dataclass(frozen=True)
-class ExportPaths:
+class ExportPaths(OutputFiles):
     """Where :func:`export_stage` wrote the pruned dataset."""
 
     parquet: Path
     dataset_dir: Path
     kept_ids: Path
-
-    def to_dict(self) -> dict[str, str]:
-        """Paths as strings, for logs and JSON."""
-        return {name: str(path) for name, path in asdict(self).items()}
 
 
 def export_stage(

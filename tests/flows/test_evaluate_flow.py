@@ -11,7 +11,7 @@ import pytest
 from datasets import Dataset
 
 from dprune.data.loading import example_path
-from dprune.evaluation.experiment import FULL_DATA, FULL_DATA_CLEAN, RANDOM
+from dprune.evaluation.methods import FULL_DATA, FULL_DATA_CLEAN, RANDOM
 from dprune.core.params import InvalidParameterError
 from dprune.store import ArtifactStore
 

@@ -9,22 +9,9 @@ from datasets import Dataset
 
 from dprune.stages.embeddings import EMBEDDINGS
 from dprune.vectors.arrays import embeddings_to_table
-from dprune.evaluation.experiment import (
-    DEFAULT_PRUNERS,
-    DEFAULT_SCORERS,
-    FULL_DATA,
-    FULL_DATA_CLEAN,
-    RANDOM,
-    EvaluationInputs,
-    build_methods,
-    check_labelled,
-    check_settings,
-    evaluate_full_data,
-    evaluate_methods,
-    markdown_report,
-    random_methods,
-    write_results,
-)
+from dprune.evaluation.methods import DEFAULT_PRUNERS, DEFAULT_SCORERS, FULL_DATA, FULL_DATA_CLEAN, RANDOM, build_methods, check_labelled, check_settings, random_methods
+from dprune.evaluation.results import markdown_report, write_results
+from dprune.evaluation.runner import EvaluationInputs, evaluate_full_data, evaluate_methods
 from dprune.core.fingerprint import compute_key
 from dprune.evaluation.noise import flip_labels
 from dprune.core.params import InvalidParameterError
