@@ -40,6 +40,8 @@ import hashlib
 import json
 import math
 import os
+import sys
+import types
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -62,6 +64,8 @@ __all__ = [
 POOLING_OPTIONS = ("auto", "mean", "cls", "max")
 #: Accepted ``precision`` values.
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
+#: Present on a machine with an NVIDIA driver (where CUDA may be available).
+_NVIDIA_DRIVER = "/proc/driver/nvidia/version"
 #: Texts tokenized and sorted together; bounds memory for very long inputs.
 _WINDOW_TEXTS = 32768
 
@@ -322,8 +326,6 @@ class TextEmbedder:
         folder = self._model_folder()
         if folder is None:
             return self._resolve()
-        import torch
-
         tokenizer = self.tokenizer
         if tokenizer is None:
             tokenizer_id: Any = "model"
@@ -338,9 +340,22 @@ class TextEmbedder:
         config = _read_json(folder, "config.json")
         self._described = {
             "source": folder, "model_id": ("path", folder), "tokenizer_id": tokenizer_id,
-            **self._settings_from(folder, config, tokenizer_max, self._choose_device(None, torch)),
+            **self._settings_from(folder, config, tokenizer_max, self._planned_device()),
         }
         return self._described
+
+    def _planned_device(self) -> Any:
+        """The device the vectors will be computed on, importing torch only where a GPU may be present.
+
+        Describing a model (and so computing a cache key) must stay cheap: with no device
+        given, torch not imported yet and no NVIDIA driver on the machine, the answer is
+        the CPU. :meth:`_resolve` picks the real ``torch.device`` when the model loads.
+        """
+        if self.device is None and "torch" not in sys.modules and not os.path.exists(_NVIDIA_DRIVER):
+            return types.SimpleNamespace(type="cpu")
+        import torch
+
+        return self._choose_device(None, torch)
 
     def _settings_from(self, source: str | None, config: dict[str, Any], tokenizer_max: Any, device: Any) -> dict:
         """Pooling, normalization, max_length, device and precision from the model's files and config."""
@@ -409,7 +424,7 @@ class TextEmbedder:
             tokenizer_id = ("path", tokenizer_path)
 
         if self._model_folder() is not None:
-            described = self._describe()
+            described = {**self._describe(), "device": self._choose_device(model, torch)}
         else:
             config = getattr(model, "config", None)
             config_values = {name: getattr(config, name, None) for name in _CONFIG_FIELDS}

@@ -56,9 +56,15 @@ def test_flow_writes_outputs_and_reprune_reuses_scores(prefect_server, reviews_f
     after = {(a["stage"], a["key"]): a["created"] for a in store.ls() if a["complete"]}
     assert second["scores"] == first["scores"], "changing the pruner must reuse the cached scores"
     new = set(after) - set(before)
-    assert [stage for stage, _ in new] == ["selection"], f"only the prune stage may run again, got {new}"
+    assert sorted(stage for stage, _ in new) == ["report", "selection"], \
+        f"only the prune stage (and the new selection's report) may run again, got {new}"
     assert all(after[k] == v for k, v in before.items()), "no cached artifact may be rewritten"
     assert len(load_from_disk(second["outputs"]["dataset_dir"])) == 3
+
+    # The same selection again: its report is copied from the store, not drawn again.
+    third = _run(reviews_file, store_root, str(tmp_path / "out2"), {"name": "bottom_k", "params": {"k": 3, "score_column": "aum"}})
+    assert {(a["stage"], a["key"]) for a in store.ls() if a["complete"]} == set(after)
+    assert Path(third["outputs"]["report"]).read_bytes() == Path(second["outputs"]["report"]).read_bytes()
 
 
 def test_reuse_only_fails_naming_the_missing_stage(prefect_server, reviews_file, tmp_path):
