@@ -73,6 +73,25 @@ class LabelMapping:
         """Inverse of :meth:`to_dict`."""
         return cls(kind=str(data["kind"]), values=tuple(data["values"]))
 
+    def decode(self, ids: Sequence[int] | np.ndarray, *, column: str = "label") -> list[str | None]:
+        """Class names of class ids, for people to read (a missing id stays None).
+
+        Raises ``ValueError`` naming ids outside ``0 .. num_labels - 1``.
+        """
+        names = self.names
+        out: list[str | None] = []
+        for value in np.asarray(ids, dtype=object).tolist():
+            if value is None:
+                out.append(None)
+                continue
+            if not isinstance(value, (int, np.integer)) or not 0 <= value < len(names):
+                raise ValueError(
+                    f"Label column {column!r} holds {value!r}, which is not a class id of this mapping "
+                    f"(0..{len(names) - 1} for {names}). Decode the ids the mapping was recorded with."
+                )
+            out.append(names[value])
+        return out
+
     def encode(self, values: Sequence[Any] | np.ndarray, *, column: str = "label") -> np.ndarray:
         """Map raw label values (or class ids for ``class_label``/``int``) to class ids.
 
