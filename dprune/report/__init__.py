@@ -7,9 +7,9 @@
 * :mod:`~dprune.report.writer` -- the report folder from a table or a scored dataset.
 """
 
-from dprune.report.data_map import DATA_MAP_COLUMNS
+from dprune.report.data_map import DATA_MAP_COLUMNS, MAX_POINTS
 from dprune.report.histograms import heavy_tailed
-from dprune.report.interactive import EXTREME_ROWS, MAX_POINTS
+from dprune.report.interactive import EXTREME_ROWS
 from dprune.report.summary import RETENTION_GROUPS, selection_summary, summarize, summary_rows
 from dprune.report.table import scores_table, selection_table
 from dprune.report.writer import ReportPaths, build_report, write_report

@@ -168,7 +168,7 @@ class Chromium:
                 f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
                 " return {x: r.x + window.scrollX, y: r.y + window.scrollY, width: r.width, height: r.height}; })()"
             )
-            params.update(clip={**box, "scale": scale}, captureBeyondViewport=True)
+            params.update(clip={**box, "scale": scale}, captureBeyondViewport=box["height"] > self.height)
         data = self.call("Page.captureScreenshot", **params)["data"]
         Path(path).write_bytes(base64.b64decode(data))
         return Path(path)

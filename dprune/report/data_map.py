@@ -18,8 +18,10 @@ import pyarrow as pa
 from dprune.report.histograms import heavy_tailed
 from dprune.report.table import score_columns
 
-__all__ = ["DATA_MAP_COLUMNS", "DataMapAxes", "data_map_axes", "sample_positions"]
+__all__ = ["DATA_MAP_COLUMNS", "MAX_POINTS", "DataMapAxes", "data_map_axes", "sample_positions"]
 
+#: Rows the data map (and the report's row explorer) shows at most: a random sample beyond.
+MAX_POINTS = 5000
 #: Data-map columns, under the flow's names or plain ones.
 DATA_MAP_COLUMNS = {
     "confidence": ("data_map_confidence", "confidence"),
@@ -63,7 +65,7 @@ def data_map_axes(table: pa.Table) -> DataMapAxes:
     return DataMapAxes("scores", scores[0], scores[1], _log(table, scores[0]), _log(table, scores[1]))
 
 
-def sample_positions(num_rows: int, max_points: int, *, seed: int = 0) -> np.ndarray:
+def sample_positions(num_rows: int, max_points: int = MAX_POINTS, *, seed: int = 0) -> np.ndarray:
     """All positions when ``num_rows <= max_points``, else a sorted random sample of ``max_points``."""
     if max_points < 1:
         raise ValueError(f"max_points must be an int >= 1. Got {max_points!r} instead.")

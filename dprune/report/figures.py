@@ -14,12 +14,14 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from dprune.report.data_map import data_map_axes
+from dprune.report.data_map import MAX_POINTS, data_map_axes, sample_positions
 from dprune.report.histograms import histogram
 from dprune.report.summary import RETENTION_GROUPS
 from dprune.report.table import KEPT
 
-__all__ = ["write_figures"]
+__all__ = ["DROPPED_COLOUR", "KEPT_COLOUR", "write_figures"]
+
+KEPT_COLOUR, DROPPED_COLOUR = "#2e9e4f", "#d2453b"
 
 
 def write_figures(table: pa.Table, summary: dict[str, Any], output_dir: Path) -> tuple[Path, ...]:
@@ -36,28 +38,34 @@ def write_figures(table: pa.Table, summary: dict[str, Any], output_dir: Path) ->
         values = table.column(column).to_numpy(zero_copy_only=False).astype(np.float64)
         hist = histogram(values, kept)
         fig, ax = plt.subplots(figsize=(6, 3.2))
-        ax.stairs(hist.kept, hist.edges, fill=True, alpha=0.7, label="kept", color="tab:green")
-        ax.stairs(hist.dropped, hist.edges, fill=True, alpha=0.6, label="dropped", color="tab:red")
+        ax.stairs(hist.kept, hist.edges, fill=True, alpha=0.7, label="kept", color=KEPT_COLOUR)
+        ax.stairs(hist.dropped, hist.edges, fill=True, alpha=0.6, label="dropped", color=DROPPED_COLOUR)
         for edge in {entry["kept_min"], entry["kept_max"]} - {None}:
             ax.axvline(edge, color="black", linestyle="--", linewidth=1)
         if hist.log:
             ax.set_xscale("log")
         ax.set_xlabel(f"{column} (log axis)" if hist.log else column)
         ax.set_ylabel("rows")
-        ax.legend()
+        ax.legend(loc="upper right")
         ax.set_title(f"{column}: kept vs dropped (dashed: kept range)")
         figures.append(_save(fig, output_dir / f"hist_{column}.png", plt))
 
     axes = data_map_axes(table)
     if axes.kind == "dynamics":
+        from matplotlib.lines import Line2D
+
         fig, ax = plt.subplots(figsize=(5, 4.5))
-        x, y = (table.column(c).to_numpy(zero_copy_only=False) for c in (axes.x, axes.y))
-        for part, mask, colour in (("kept", kept, "tab:green"), ("dropped", ~kept, "tab:red")):
-            ax.scatter(x[mask], y[mask], s=3, alpha=0.5, color=colour, label=part)
+        shown = sample_positions(table.num_rows, MAX_POINTS)  # one random order, so neither colour hides the other
+        x, y = (table.column(c).to_numpy(zero_copy_only=False)[shown] for c in (axes.x, axes.y))
+        colours = np.where(kept[shown], KEPT_COLOUR, DROPPED_COLOUR)
+        ax.scatter(x, y, s=4, alpha=0.6, c=colours)
+        handles = [Line2D([], [], marker="o", linestyle="", color=c, label=part)
+                   for part, c in (("kept", KEPT_COLOUR), ("dropped", DROPPED_COLOUR))]
+        ax.legend(handles=handles, loc="upper right")  # "best" would scan every point
         ax.set_xlabel("variability")
         ax.set_ylabel("confidence")
-        ax.legend(markerscale=4)
-        ax.set_title("Data map")
+        sampled = f" ({len(shown):,} of {table.num_rows:,} rows)" if len(shown) < table.num_rows else ""
+        ax.set_title(f"Data map{sampled}")
         figures.append(_save(fig, output_dir / "data_map.png", plt))
 
     for key, _, label in RETENTION_GROUPS:
@@ -74,7 +82,8 @@ def write_figures(table: pa.Table, summary: dict[str, Any], output_dir: Path) ->
 
 
 def _save(fig, path: Path, plt) -> Path:
-    fig.tight_layout()
+    # Fixed margins: tight_layout would draw every figure twice.
+    fig.subplots_adjust(left=0.13, right=0.97, bottom=0.17, top=0.88)
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path

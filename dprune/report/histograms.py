@@ -49,8 +49,9 @@ def histogram(values: np.ndarray, kept: np.ndarray, *, bins: int = BINS) -> Hist
     if not finite.any():
         edges = np.array([0.0, 1.0])
     elif log:
-        low, high = np.log10(values[finite].min()), np.log10(values[finite].max())
-        edges = np.logspace(low, high if high > low else low + 1, bins + 1)
+        low, high = values[finite].min(), values[finite].max()
+        edges = np.logspace(np.log10(low), np.log10(high), bins + 1)
+        edges[[0, -1]] = low, high  # exact ends: 10 ** log10(x) may round below x and drop the largest value
     else:
         edges = np.histogram_bin_edges(values[finite], bins=bins)
     counts = [np.histogram(values[finite & part], bins=edges)[0] for part in (kept, ~kept)]

@@ -30,15 +30,13 @@ import numpy as np
 import pyarrow as pa
 
 from dprune.report.audio import audio_links
-from dprune.report.data_map import data_map_axes, sample_positions
+from dprune.report.data_map import MAX_POINTS, data_map_axes, sample_positions
 from dprune.report.histograms import HEAVY_TAIL_RATIO, histogram
 from dprune.report.summary import RETENTION_GROUPS
 from dprune.report.table import AUDIO, CLUSTER, DROPPED_BY, FLIPPED, KEPT, LABEL, ROW_ID, TEXT
 
-__all__ = ["EXTREME_ROWS", "MAX_POINTS", "plotly_js", "report_payload", "write_interactive"]
+__all__ = ["EXTREME_ROWS", "plotly_js", "report_payload", "write_interactive"]
 
-#: Rows the data map and the explorer show at most (a random sample beyond).
-MAX_POINTS = 5000
 #: Rows per score, per end (lowest / highest) and per part (kept / dropped) in the extremes table.
 EXTREME_ROWS = 10
 #: Characters of text kept per row in the sample (hover and explorer) and in the extremes table.

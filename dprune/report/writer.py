@@ -17,7 +17,8 @@ from datasets import Dataset
 
 from dprune.data.labels import LabelMapping
 from dprune.report.figures import write_figures
-from dprune.report.interactive import MAX_POINTS, write_interactive
+from dprune.report.data_map import MAX_POINTS
+from dprune.report.interactive import write_interactive
 from dprune.report.summary import summarize
 from dprune.report.table import KEPT, ROW_ID, selection_table
 
