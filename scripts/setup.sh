@@ -26,3 +26,11 @@ if ! command -v espeak-ng >/dev/null 2>&1; then
     echo "espeak-ng is missing; to rebuild the speech example run as root: apt-get install -y --no-install-recommends espeak-ng"
   fi
 fi
+# Headless Chromium for the report's browser tests (Debian's package; no browser download).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y --no-install-recommends chromium
+  else
+    echo "The report's browser tests need Chromium; install it with: sudo apt-get install -y --no-install-recommends chromium"
+  fi
+fi

@@ -261,6 +261,15 @@ class Pruner(Component):
             f"{type(self).__name__} must implement select_indices(dataset) (or override prune())."
         )
 
+    def drop_rules(self, dataset: Dataset) -> list[str | None] | None:
+        """Per row, the rule that drops it (None for a row the rule keeps), or None when no rule applies.
+
+        Rule-based pruners (a threshold on a score) override this so that reports
+        can say why a row was dropped; ranking pruners, which drop rows only to
+        meet a budget, keep the default.
+        """
+        return None
+
     def prune(self, scored_dataset: Dataset, **kwargs: Any) -> Dataset:
         """Return the kept rows of ``scored_dataset``; the input is not modified."""
         indices = self.fit_indices(scored_dataset, **kwargs)

@@ -75,6 +75,21 @@ class ThresholdPruner(ScorePruner):
                 f"Got {self.high!r} instead."
             )
 
+    def drop_rules(self, dataset) -> list[str | None]:
+        """``"<score_column> < low"`` / ``"> high"`` (``<=`` / ``>=`` for excluded bounds) or ``"... is NaN"``."""
+        scores = np.asarray(self.read_scores(dataset), dtype=np.float64)
+        column = self.score_column
+        low_open = self.inclusive in ("both", "left")
+        high_open = self.inclusive in ("both", "right")
+        rules = np.full(scores.size, None, dtype=object)
+        if self.high is not None:
+            rules[scores > self.high if high_open else scores >= self.high] = (
+                f"{column} {'>' if high_open else '>='} {self.high:g}")
+        if self.low is not None:
+            rules[scores < self.low if low_open else scores <= self.low] = f"{column} {'<' if low_open else '<='} {self.low:g}"
+        rules[np.isnan(scores)] = f"{column} is NaN"
+        return rules.tolist()
+
     def _select(self, scores, budget, rng):
         mask = np.ones(scores.size, dtype=bool)
         if self.low is not None:

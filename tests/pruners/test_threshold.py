@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dprune import InvalidParameterError
-from dprune.pruners import QuantileBandPruner, ThresholdPruner
+from dprune.pruners import QuantileBandPruner, ThresholdPruner, TopKPruner
 from pruner_cases import PROPERTY, score_arrays, scored_dataset
 
 bounds = st.one_of(st.none(), st.floats(-10, 10), st.sampled_from([-np.inf, np.inf]))
@@ -26,6 +26,25 @@ def test_threshold_keeps_exactly_the_rows_in_range(scores, low, high, inclusive)
     if high is not None:
         inside &= scores <= high if inclusive in ("both", "right") else scores < high
     assert np.array_equal(kept, np.flatnonzero(inside))
+
+
+@PROPERTY
+@given(score_arrays(), bounds, bounds, st.sampled_from(["both", "left", "right", "neither"]))
+def test_threshold_names_the_rule_of_exactly_the_rows_it_drops(scores, low, high, inclusive):
+    if low is not None and high is not None and high < low:
+        low, high = high, low
+    pruner = ThresholdPruner(low=low, high=high, inclusive=inclusive, score_column="ppl", nan_policy="drop")
+    rules = pruner.drop_rules(scored_dataset(scores).rename_column("score", "ppl"))
+    kept = pruner.select_from_scores(scores)
+    assert [i for i, rule in enumerate(rules) if rule is None] == sorted(kept.tolist())
+    assert all(rule is None or rule.startswith("ppl ") for rule in rules)
+
+
+def test_threshold_drop_rules_on_an_example():
+    data = scored_dataset([0.5, 2.0, float("nan"), 9.0])
+    rules = ThresholdPruner(low=1.0, high=5.0, inclusive="left").drop_rules(data)
+    assert rules == ["score < 1", None, "score is NaN", "score >= 5"]
+    assert TopKPruner(k=1).drop_rules(data) is None
 
 
 def test_threshold_has_no_budget_and_may_keep_nothing():
