@@ -5,6 +5,8 @@
     dprune store verify [--root ROOT] [STAGE/KEY ...]
     dprune store gc     [--root ROOT] [--dry-run] [--older-than SECONDS] [--keep-partial]
     dprune store rm     [--root ROOT] STAGE/KEY [STAGE/KEY ...]
+    dprune scores       [--root ROOT] --selection STAGE/KEY [--output scores.parquet]
+    dprune report       [--root ROOT] --selection STAGE/KEY [--output report]
 
 The store root defaults to ``$DPRUNE_STORE``, else ``./.dprune/store``. New command
 groups register themselves in :func:`build_parser` the way :func:`_add_store_commands`
@@ -144,11 +146,57 @@ def _add_store_commands(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_rm)
 
 
+def _selection(args: argparse.Namespace):
+    store = _store(args)
+    stage, _, key = args.selection.rpartition("/")
+    return store, store.ref(stage or "selection", key)
+
+
+def _cmd_scores(args: argparse.Namespace) -> int:
+    import pyarrow.parquet as pq
+
+    from dprune.report import scores_table
+    from dprune.stages.report import selection_table_of
+
+    store, ref = _selection(args)
+    table = scores_table(selection_table_of(store, ref))
+    pq.write_table(table, args.output)
+    kept = sum(table.column("kept").to_pylist())
+    print(f"{args.output}: {table.num_rows:,} rows ({kept:,} kept), columns {', '.join(table.column_names)}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from dprune.stages.report import rebuild_report
+
+    store, ref = _selection(args)
+    report = rebuild_report(store, ref, args.output)
+    print(f"report of {ref.name}: {report.html} (kept {report.summary['kept']:,} of {report.summary['rows']:,} rows)")
+    return 0
+
+
+def _add_selection_commands(subparsers: argparse._SubParsersAction) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--root", default=None,
+                        help="store root: path or fsspec URL (default: $DPRUNE_STORE or ./.dprune/store)")
+    common.add_argument("--selection", required=True, metavar="STAGE/KEY",
+                        help="a stored selection, e.g. selection/3f2a... (see `dprune store ls --stage selection`)")
+    p = subparsers.add_parser("scores", parents=[common],
+                              help="write every row of a selection with its scores, label, cluster and kept flag")
+    p.add_argument("--output", "-o", default="scores.parquet", help="Parquet file to write (default scores.parquet)")
+    p.set_defaults(func=_cmd_scores)
+    p = subparsers.add_parser("report", parents=[common],
+                              help="(re)build the interactive report of a stored selection without rerunning anything")
+    p.add_argument("--output", "-o", default="report", help="folder to write report.html into (default ./report)")
+    p.set_defaults(func=_cmd_report)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``dprune`` argument parser (one sub-parser per command group)."""
     parser = argparse.ArgumentParser(prog="dprune", description="dPrune data pruning tools.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_store_commands(sub)
+    _add_selection_commands(sub)
     kenlm = sub.add_parser("kenlm", help="build or locate the KenLM tools (lmplz, build_binary)", add_help=False)
     kenlm.add_argument("kenlm_args", nargs=argparse.REMAINDER, help="arguments of python -m dprune.lm.tools")
     kenlm.set_defaults(func=_kenlm)

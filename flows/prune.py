@@ -256,6 +256,7 @@ def print_summary(result: dict[str, Any]) -> None:
     print(f"  pruned parquet: {outputs['parquet']}")
     print(f"  save_to_disk  : {outputs['dataset_dir']}")
     print(f"  kept ids      : {outputs['kept_ids']}")
+    print(f"  all-row scores: {outputs['scores']}")
     print(f"  report        : {outputs['report']}")
     print(f"  store         : {result['dataset']['root']}")
 

@@ -8,7 +8,7 @@ turned off so a deleted or corrupted artifact is never returned stale.
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -50,6 +50,20 @@ def map_shard_tasks(shard_task, commit_task, dataset_ref: ArtifactRef, *refs: Ar
 
     static = {name: unmapped(value) for name, value in options.items()}
     shards = shard_indices(dataset_ref, shard_rows)
-    shard_task.map(unmapped(dataset_ref), *map(unmapped, refs), shards, reuse_only=unmapped(reuse_only),
-                   **static).result()
+    futures = shard_task.map(unmapped(dataset_ref), *map(unmapped, refs), shards, reuse_only=unmapped(reuse_only),
+                             **static)
+    track_progress(futures, shard_task.name)
     return commit_task(dataset_ref, *refs, reuse_only=reuse_only, **options)
+
+
+def track_progress(futures: Sequence[Any], what: str) -> None:
+    """Wait for ``futures``, publishing a Prefect progress artifact ("3 of 8 shards") as each one finishes."""
+    from prefect.artifacts import create_progress_artifact, update_progress_artifact
+    from prefect.futures import as_completed
+
+    total = len(futures)
+    artifact = create_progress_artifact(progress=0.0, description=f"{what}: 0 of {total} shards done")
+    for done, future in enumerate(as_completed(list(futures)), 1):
+        future.result()
+        update_progress_artifact(artifact, progress=100.0 * done / total,
+                                 description=f"{what}: {done} of {total} shards done")

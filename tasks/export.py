@@ -13,6 +13,6 @@ from tasks.common import stage_task, store_of
 def export_task(
     dataset_ref: ArtifactRef, score_refs: Sequence[ArtifactRef], selection_ref: ArtifactRef, output_dir: str
 ) -> dict[str, str]:
-    """Write Parquet, ``save_to_disk`` and ``kept_ids.json`` under ``output_dir``; return their paths."""
+    """Write Parquet, ``save_to_disk``, ``kept_ids.json`` and ``scores.parquet`` (all rows) under ``output_dir``."""
     paths = export_stage(store_of(dataset_ref), dataset_ref, list(score_refs), selection_ref, output_dir)
     return paths.to_dict()

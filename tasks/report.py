@@ -30,14 +30,14 @@ def report_task(
         text_column=text_column, label_column=label_column,
     )
     summary = report.summary
+    link = report.html.resolve().as_uri()
     create_table_artifact(
         key="dprune-selection",
-        table=summary_rows(summary),
-        description=f"Kept {summary['kept']} of {summary['rows']} rows (selection {selection_ref.key}).",
+        table=summary_rows(summary, link=link),
+        description=f"Kept {summary['kept']} of {summary['rows']} rows (selection {selection_ref.key}). "
+                    f"[Open the interactive report]({link}) to see the rows behind each number.",
     )
-    create_link_artifact(
-        key="dprune-report", link=report.html.resolve().as_uri(), link_text="dPrune selection report",
-    )
+    create_link_artifact(key="dprune-report", link=link, link_text="dPrune selection report")
     create_markdown_artifact(
         key="dprune-report-figures", markdown=figures_markdown(report.figures),
         description="The report's figures (embedded PNG).",

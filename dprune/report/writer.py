@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import pyarrow as pa
 from datasets import Dataset
 
+from dprune.core.outputs import OutputFiles
 from dprune.data.labels import LabelMapping
 from dprune.report.figures import write_figures
 from dprune.report.data_map import MAX_POINTS
@@ -26,12 +27,11 @@ __all__ = ["ReportPaths", "build_report", "write_report"]
 
 
 @dataclass(frozen=True)
-class ReportPaths:
-    """Files written by :func:`build_report`, and the selection summary they show."""
+class ReportPaths(OutputFiles):
+    """Files written by :func:`build_report`."""
 
     html: Path
     figures: tuple[Path, ...]
-    summary: dict[str, Any]
 
 
 def build_report(
@@ -55,7 +55,7 @@ def build_report(
     summary = summarize(table)
     pngs = write_figures(table, summary, output) if figures else ()
     page = write_interactive(table, summary, output, title=title, max_points=max_points, seed=seed, figures=pngs)
-    return ReportPaths(page, pngs, summary)
+    return ReportPaths(page, pngs)
 
 
 def write_report(

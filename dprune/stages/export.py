@@ -1,4 +1,6 @@
-"""Export: the kept rows (with their scores) as Parquet and ``save_to_disk``, plus ``kept_ids.json``.
+"""Export: the kept rows (with their scores) as Parquet and ``save_to_disk``, ``kept_ids.json``, and
+``scores.parquet``: every row, kept or dropped, with its scores, label name, cluster, ``kept`` and the rule
+that dropped it (see :func:`dprune.stages.report.selection_table_of`).
 
 Not a store stage: it writes the user's output folder from stored artifacts.
 """
@@ -10,9 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+import pyarrow.parquet as pq
+
 from dprune.core.outputs import OutputFiles
 from dprune.core.base import column_to_numpy
 from dprune.data import ROW_ID
+from dprune.report import scores_table
+from dprune.stages.report import selection_table_of
 from dprune.stages.scores import attach_scores
 
 
@@ -23,6 +29,7 @@ class ExportPaths(OutputFiles):
     parquet: Path
     dataset_dir: Path
     kept_ids: Path
+    scores: Path
 
 
 def export_stage(
@@ -32,13 +39,15 @@ def export_stage(
     selection_ref: Any,
     output_dir: str | Path,
 ) -> ExportPaths:
-    """Write the kept rows (with their scores) as Parquet and ``save_to_disk``, plus a kept-ids manifest."""
+    """Write the kept rows (with their scores) as Parquet and ``save_to_disk``, a kept-ids manifest and
+    ``scores.parquet`` (all rows)."""
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
     scored = attach_scores(store, dataset_ref, score_refs)
     selection = store.read(selection_ref)
     kept = scored.select(column_to_numpy(selection, "position"))
-    paths = ExportPaths(output / "pruned.parquet", output / "pruned_dataset", output / "kept_ids.json")
+    paths = ExportPaths(output / "pruned.parquet", output / "pruned_dataset", output / "kept_ids.json",
+                        output / "scores.parquet")
     kept.to_parquet(str(paths.parquet))
     kept.save_to_disk(str(paths.dataset_dir))
     manifest = {
@@ -50,4 +59,5 @@ def export_stage(
         "kept_row_ids": column_to_numpy(selection, ROW_ID).tolist(),
     }
     paths.kept_ids.write_text(json.dumps(manifest, indent=1))
+    pq.write_table(scores_table(selection_table_of(store, selection_ref)), paths.scores)
     return paths

@@ -48,7 +48,7 @@ def test_audio_clips_of_shown_rows_play_from_the_report_folder(tmp_path, table_w
     output = tmp_path / "r"
     data = page_data(build_report(table_with_audio, output, figures=False).html)
     links = set(data["extremes"]["audio"])
-    assert links and all(link.startswith("audio/") and (output / link).read_bytes()[:4] == b"RIFF" for link in links)
+    assert links and all(link.startswith("audio-") and (output / link).read_bytes()[:4] == b"RIFF" for link in links)
     assert all(link.startswith("file://") for link in data["sample"]["audio"])  # sampled rows link, not copy
     clip = (output / next(iter(links))).read_bytes()
     as_bytes = table_with_audio.set_column(
