@@ -62,7 +62,8 @@ def track_progress(futures: Sequence[Any], what: str) -> None:
     from prefect.futures import as_completed
 
     total = len(futures)
-    artifact = create_progress_artifact(progress=0.0, description=f"{what}: 0 of {total} shards done")
+    artifact = create_progress_artifact(progress=0.0, key=f"dprune-{what}-progress",
+                                        description=f"{what}: 0 of {total} shards done")
     for done, future in enumerate(as_completed(list(futures)), 1):
         future.result()
         update_progress_artifact(artifact, progress=100.0 * done / total,

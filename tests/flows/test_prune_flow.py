@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from datasets import load_from_disk
 
@@ -48,7 +49,12 @@ def test_flow_writes_outputs_and_reprune_reuses_scores(prefect_server, reviews_f
     figures = Artifact.get("dprune-report-figures")
     assert figures is not None and figures.data.count("data:image/png;base64,") == len(
         list(Path(outputs["report"]).parent.glob("*.png")))
-    assert Artifact.get("dprune-selection") is not None
+    selection = Artifact.get("dprune-selection")
+    assert selection is not None and "report.html" in selection.description
+    assert Artifact.get("dprune-embed-shard-progress").data == 100.0
+    scores = pq.read_table(outputs["scores"])
+    assert scores.num_rows == 12 and sum(scores.column("kept").to_pylist()) == 6
+    assert {"row_id", "label", "kmeans_distance", "aum", "cluster", "kept"} <= set(scores.column_names)
 
     store = ArtifactStore(store_root)
     before = {(a["stage"], a["key"]): a["created"] for a in store.ls() if a["complete"]}
