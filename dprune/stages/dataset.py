@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from datasets import ClassLabel
+
 from dprune.core.fingerprint import dataset_fingerprint
+from dprune.data.labels import LabelMapping
 from dprune.data import load_dataset
 from dprune.data.audio import find_audio_column
 from dprune.stages.runner import Stage, run_cached
@@ -42,4 +45,11 @@ def load_stage(
     if audio is not None:  # text datasets keep the keys they had before speech support
         config["audio_column"] = audio
     return run_cached(store, DATASET, config, lambda: dataset, inputs=[dataset_fingerprint(dataset)],
-                      meta={"source": str(source), "split": split, "audio_column": audio})
+                      meta={"source": str(source), "split": split, "audio_column": audio,
+                            "label_mapping": recorded_mapping(dataset, config["label_column"])})
+
+
+def recorded_mapping(dataset: Any, label_column: str | None) -> dict | None:
+    """The class names of a ``ClassLabel`` column, recorded so reports show names, not ids (else None)."""
+    feature = dataset.features.get(label_column) if label_column else None
+    return LabelMapping("class_label", tuple(feature.names)).to_dict() if isinstance(feature, ClassLabel) else None

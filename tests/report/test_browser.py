@@ -8,9 +8,7 @@ the protocol client) is not installed.
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import pytest
 

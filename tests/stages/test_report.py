@@ -23,6 +23,7 @@ def pruned(tmp_path):
     data.cast_column("label", ClassLabel(names=["rotten", "fresh"])).to_parquet(str(tmp_path / "reviews.parquet"))
     store = ArtifactStore(str(tmp_path / "store"))
     dataset_ref = load_stage(store, str(tmp_path / "reviews.parquet"))
+    assert store.manifest(dataset_ref)["meta"]["label_mapping"] == {"kind": "class_label", "values": ["rotten", "fresh"]}
     row_ids = store.read_table(dataset_ref).column("row_id")
     perplexity = np.array([5, 900, 40, 60, 1e4, 30, 20, np.nan, 70, 80, 15, 3000.0])
     scores_ref = store.write_table("scores", "p" * 32, pa.table({"row_id": row_ids, "perplexity": perplexity,
