@@ -57,14 +57,16 @@ def map_shard_tasks(shard_task, commit_task, dataset_ref: ArtifactRef, *refs: Ar
 
 
 def track_progress(futures: Sequence[Any], what: str) -> None:
-    """Wait for ``futures``, publishing a Prefect progress artifact ("3 of 8 shards") as each one finishes."""
+    """Wait for ``futures`` in order, publishing a Prefect progress artifact ("3 of 8 shards done").
+
+    Waiting in submission order (rather than as completed) works the same on every task runner.
+    """
     from prefect.artifacts import create_progress_artifact, update_progress_artifact
-    from prefect.futures import as_completed
 
     total = len(futures)
     artifact = create_progress_artifact(progress=0.0, key=f"dprune-{what}-progress",
                                         description=f"{what}: 0 of {total} shards done")
-    for done, future in enumerate(as_completed(list(futures)), 1):
+    for done, future in enumerate(futures, 1):
         future.result()
         update_progress_artifact(artifact, progress=100.0 * done / total,
                                  description=f"{what}: {done} of {total} shards done")
