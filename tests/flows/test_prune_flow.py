@@ -90,6 +90,9 @@ def test_cli_flags_override_config(tmp_path):
     assert params["scorers"] == [{"name": "cross_entropy", "params": {"batch_size": 4}}]
     assert params["clustering"] == {"num_clusters": 4} and params["perplexity"] is False
     assert "dynamics" not in params and "embedding" not in params
+    assert "label_column" not in params, "no --label-column flag: the flow's default label column applies"
+    assert "label_column" not in parse_args([])[0]
+    assert parse_args(["--label-column", "none"])[0]["label_column"] is None
 
 
 def test_cli_keeps_the_default_label_column_unless_told(tmp_path):
