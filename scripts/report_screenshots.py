@@ -40,16 +40,16 @@ def main(argv: list[str] | None = None) -> int:
     args.output.mkdir(parents=True, exist_ok=True)
     with Chromium(width=1280, height=900) as browser:
         browser.open(args.report)
-        browser.screenshot(args.output / "report-summary.png", selector="header", scale=args.scale)
+        browser.screenshot(args.output / "report-summary.png", selector="body", scale=args.scale, height=760)
         target = browser.evaluate(HOVER_TARGET)
         browser.move_mouse(target["x"] - 2, target["y"] - 2)
         browser.move_mouse(target["x"], target["y"])
-        browser.wait_for("document.querySelector('#datamap .hovertext')")
+        browser.wait_for("!!document.querySelector('#datamap .hovertext')")
         browser.screenshot(args.output / "report-data-map.png", selector="#map", scale=args.scale)
         browser.move_mouse(1, 1)
         browser.evaluate("document.getElementById('scores').scrollIntoView(); true")
         browser.screenshot(args.output / "report-scores.png", selector="#scores", scale=args.scale)
-        browser.evaluate("(() => { document.querySelector('#summary-table tr.link[data-field=\"label\"]').click();"
+        browser.evaluate("(() => { document.querySelector('#summary-table tr.link[data-key]').click();"
                          " document.getElementById('rows').scrollIntoView(); return true; })()")
         browser.screenshot(args.output / "report-rows.png", scale=args.scale)
         if browser.errors:

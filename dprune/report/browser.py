@@ -160,14 +160,17 @@ class Chromium:
         """Move the mouse to viewport coordinates (CSS pixels)."""
         self.call("Input.dispatchMouseEvent", type="mouseMoved", x=x, y=y)
 
-    def screenshot(self, path: str | Path, *, selector: str | None = None, scale: float = 1.0) -> Path:
-        """Save a PNG of the viewport, or of the element matching ``selector``."""
+    def screenshot(self, path: str | Path, *, selector: str | None = None, scale: float = 1.0,
+                   height: float | None = None) -> Path:
+        """Save a PNG of the viewport, or of the element matching ``selector`` (its top ``height`` pixels)."""
         params: dict[str, Any] = {"format": "png"}
         if selector is not None:
             box = self.evaluate(
                 f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
                 " return {x: r.x + window.scrollX, y: r.y + window.scrollY, width: r.width, height: r.height}; })()"
             )
+            if height is not None:
+                box["height"] = min(box["height"], height)
             params.update(clip={**box, "scale": scale}, captureBeyondViewport=box["height"] > self.height)
         data = self.call("Page.captureScreenshot", **params)["data"]
         Path(path).write_bytes(base64.b64decode(data))
