@@ -27,7 +27,8 @@ function wrap(text, width) {
 }
 const fate = (kept, rule) => kept ? '<span class="kept">kept</span>'
   : '<span class="dropped">dropped</span>' + (rule ? " by " + esc(rule) : "");
-const player = (src) => src ? `<audio controls preload="none" src="${esc(src)}"></audio>` : "";
+const player = (src) => !src ? "" : src.startsWith("unplayable: ") ? esc(src)
+  : `<audio controls preload="none" src="${esc(src)}"></audio>`;
 
 // ---- the row explorer: the sampled rows behind the last selection ----
 let current = {what: "all sampled rows", rows: null};

@@ -72,6 +72,7 @@ def write_report(
     audio_column: str | None = "audio",
     title: str = "dPrune selection report",
     max_points: int = MAX_POINTS,
+    figures: bool = True,
 ) -> ReportPaths:
     """Write the report of the selection ``positions`` of ``scored`` (see :func:`selection_table`)."""
     table = selection_table(
@@ -80,4 +81,4 @@ def write_report(
         cluster_column=cluster_column if cluster_column in scored.column_names else None,
         score_columns=score_columns, label_mapping=label_mapping, dropped_by=dropped_by, audio_column=audio_column,
     )
-    return build_report(table, output_dir, title=title, max_points=max_points)
+    return build_report(table, output_dir, title=title, max_points=max_points, figures=figures)

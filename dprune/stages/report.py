@@ -26,7 +26,7 @@ from dprune.report import build_report, selection_table, summarize
 from dprune.stages.runner import Stage, StageOutput, run_cached
 from dprune.stages.scores import attach_scores
 
-REPORT = Stage("report", version=2)
+REPORT = Stage("report", version=3)
 SUMMARY_FILE = "summary.json"
 CLUSTER_COLUMN = "cluster_id"
 
@@ -81,6 +81,7 @@ def selection_table_of(
     if label_column is None:
         label_column = loaded.get("config", {}).get("label_column")
     recorded = loaded.get("meta", {}).get("label_mapping")
+    audio_column = loaded.get("meta", {}).get("audio_column")
     scored = attach_scores(store, dataset_ref, score_refs)
     positions = column_to_numpy(store.read(selection_ref), "position")
     return selection_table(
@@ -90,6 +91,7 @@ def selection_table_of(
         cluster_column=CLUSTER_COLUMN if CLUSTER_COLUMN in scored.column_names else None,
         label_mapping=LabelMapping.from_dict(recorded) if recorded else None,
         dropped_by=drop_rules_of(store.manifest(selection_ref).get("config", {}), scored),
+        audio_column=audio_column or "audio",
     )
 
 

@@ -45,18 +45,39 @@ def test_extremes_are_the_lowest_and_highest_kept_and_dropped_rows_of_each_score
 
 
 def test_audio_clips_of_shown_rows_play_from_the_report_folder(tmp_path, table_with_audio):
+    import soundfile as sf
+
     output = tmp_path / "r"
     data = page_data(build_report(table_with_audio, output, figures=False).html)
     links = set(data["extremes"]["audio"])
-    assert links and all(link.startswith("audio-") and (output / link).read_bytes()[:4] == b"RIFF" for link in links)
+    assert links and all(link.startswith("audio-") and link.endswith(".ogg") for link in links)
+    clip, rate = sf.read(output / next(iter(links)))
+    assert rate == 8000 and abs(len(clip) / rate - 0.2) < 0.01
     assert all(link.startswith("file://") for link in data["sample"]["audio"])  # sampled rows link, not copy
-    clip = (output / next(iter(links))).read_bytes()
-    as_bytes = table_with_audio.set_column(
-        table_with_audio.column_names.index("audio"), "audio",
-        [[{"path": None, "bytes": clip}] * table_with_audio.num_rows])
+    wav = (tmp_path / "clips" / "clip0.wav").read_bytes()
+    audio = table_with_audio.column_names.index("audio")
+    as_bytes = table_with_audio.set_column(audio, "audio", [[{"path": None, "bytes": wav}] * table_with_audio.num_rows])
     data = page_data(build_report(as_bytes, tmp_path / "b", figures=False).html)
-    written = [tmp_path / "b" / link for link in data["sample"]["audio"]]
-    assert all(p.suffix == ".wav" and p.read_bytes() == clip for p in written)
+    assert data["sample"]["audio"] == [None] * table_with_audio.num_rows  # bytes are written for extremes only
+    assert all((tmp_path / "b" / link).read_bytes()[:4] == b"OggS" for link in data["extremes"]["audio"])
+    broken = table_with_audio.set_column(audio, "audio", [[{"path": None, "bytes": b"not audio"}] * 60])
+    data = page_data(build_report(broken, tmp_path / "x", figures=False).html)
+    assert all(link.startswith("unplayable: ") for link in data["extremes"]["audio"])
+
+
+def test_speech_report_lets_a_person_listen_to_the_extreme_clips(tmp_path):
+    import soundfile as sf
+
+    from dprune.data import load_dataset
+    from dprune.report import write_report
+
+    clips = load_dataset("spoken_digits", split="test").select(range(12)).select_columns(["row_id", "audio", "text"])
+    scored = clips.add_column("snr", np.linspace(0.0, 50.0, 12))
+    paths = write_report(scored, np.arange(6, 12), tmp_path, figures=False)
+    links = page_data(paths.html)["extremes"]["audio"]
+    assert len(links) == 4 * 6 and all(link.endswith(".ogg") for link in links)  # 6 kept and 6 dropped clips
+    audio, rate = sf.read(tmp_path / links[0])
+    assert rate == 16000 and audio.size > 8000
 
 
 def test_large_tables_are_sampled_for_the_map_but_counted_in_full(tmp_path):
