@@ -35,7 +35,7 @@ from dprune.report.histograms import HEAVY_TAIL_RATIO, histogram
 from dprune.report.summary import RETENTION_GROUPS
 from dprune.report.table import AUDIO, CLUSTER, DROPPED_BY, FLIPPED, KEPT, LABEL, ROW_ID, TEXT
 
-__all__ = ["EXTREME_ROWS", "plotly_js", "report_payload", "write_interactive"]
+__all__ = ["EXTREME_ROWS", "page_identity", "plotly_js", "report_payload", "write_interactive"]
 
 #: Rows per score, per end (lowest / highest) and per part (kept / dropped) in the extremes table.
 EXTREME_ROWS = 10
@@ -50,6 +50,18 @@ def plotly_js() -> str:
         return bundle.read_text(encoding="utf-8")
     except ModuleNotFoundError as error:
         raise ImportError("The interactive report needs plotly: pip install plotly") from error
+
+
+def page_identity() -> str:
+    """A hash of the page's template, script and Plotly version: part of a stored report's key."""
+    import hashlib
+
+    from plotly import __version__ as plotly_version
+
+    digest = hashlib.sha256(plotly_version.encode())
+    for name in ("page.html", "page.js"):
+        digest.update((resources.files("dprune.report") / name).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _short(text: Any, limit: int) -> Any:

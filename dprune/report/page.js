@@ -38,9 +38,9 @@ const haystack = Array.from({length: N}, (_, i) => [S.text?.[i], S.label?.[i], S
 const rowColumns = [["row_id", (i) => S.row_id[i]], ["fate", (i) => S.kept[i] ? 1 : 0]];
 if (S.label) rowColumns.push(["label", (i) => S.label[i]]);
 if (S.cluster) rowColumns.push(["cluster", (i) => S.cluster[i]]);
-for (const c of D.score_columns) rowColumns.push([c, (i) => S.scores[c][i]]);
 if (S.text) rowColumns.push(["text", (i) => S.text[i]]);
 if (S.audio) rowColumns.push(["audio", (i) => S.audio[i]]);
+for (const c of D.score_columns) rowColumns.push([c, (i) => S.scores[c][i]]);
 
 function rowCells(i) {
   return rowColumns.map(([name, get]) => {

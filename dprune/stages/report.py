@@ -23,6 +23,7 @@ from dprune.core.base import Pruner, column_to_numpy
 from dprune.core.registry import PRUNERS
 from dprune.data.labels import LabelMapping
 from dprune.report import build_report, selection_table, summarize
+from dprune.report.interactive import page_identity
 from dprune.stages.runner import Stage, StageOutput, run_cached
 from dprune.stages.scores import attach_scores
 
@@ -106,7 +107,8 @@ def report_stage(
     label_column: str | None = "label",
 ) -> PublishedReport:
     """Build (or reuse) the selection's report artifact and copy it into ``output_dir`` as a whole."""
-    config = {"text_column": text_column, "label_column": label_column}
+    # The page's code is part of the key: a new template or Plotly draws a new report.
+    config = {"text_column": text_column, "label_column": label_column, "page": page_identity()}
     parents = [dataset_ref, *score_refs, selection_ref]
 
     def compute(scratch: str) -> StageOutput:

@@ -68,6 +68,16 @@ def test_report_is_stored_per_selection_and_rebuilt_from_the_store_alone(pruned,
     assert [a for a in store.ls() if a["stage"] == REPORT.name] == reports, "the stored report is reused"
 
 
+def test_a_new_page_template_draws_a_new_report(pruned, tmp_path, monkeypatch):
+    import dprune.stages.report as stage
+
+    store, dataset_ref, scores_ref, selection_ref, _ = pruned
+    report_stage(store, dataset_ref, [scores_ref], selection_ref, tmp_path / "a")
+    monkeypatch.setattr(stage, "page_identity", lambda: "another-template")
+    report_stage(store, dataset_ref, [scores_ref], selection_ref, tmp_path / "b")
+    assert len([a for a in store.ls() if a["stage"] == REPORT.name]) == 2
+
+
 def test_a_selection_is_required(pruned, capsys):
     store, dataset_ref, _, _, _ = pruned
     assert main(["scores", "--root", store.root, "--selection", dataset_ref.name]) == 1
