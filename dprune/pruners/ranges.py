@@ -88,6 +88,21 @@ class RangesPruner(Pruner):
     def required_columns(self) -> list[str]:
         return list(self.resolved_ranges())
 
+    def drop_rules(self, dataset: Dataset) -> list[str | None]:
+        """Per row, every range it fails (``"snr < 10; duration is NaN"``), None for a row in every range."""
+        failures: list[list[str]] = [[] for _ in range(len(dataset))]
+        for column, (low, high) in self.resolved_ranges().items():
+            values = column_to_numpy(dataset, column).astype(np.float64)
+            checks = [(np.isnan(values), f"{column} is NaN")]
+            if low is not None:
+                checks.append((values < low, f"{column} < {low:g}"))
+            if high is not None:
+                checks.append((values > high, f"{column} > {high:g}"))
+            for rows, rule in checks:
+                for row in np.flatnonzero(rows):
+                    failures[row].append(rule)
+        return ["; ".join(rules) or None for rules in failures]
+
     def select_indices(self, dataset: Dataset, **kwargs: Any) -> np.ndarray:
         keep = np.ones(len(dataset), dtype=bool)
         self.failed_ = {}

@@ -35,8 +35,12 @@ def test_speech_example_is_scored_and_pruned_by_the_speech_rule(prefect_server, 
     assert first["pruner"] == {"name": "ranges", "params": {}}
     kept = pq.read_table(first["outputs"]["parquet"]).column("degradation").to_pylist()
     assert kept.count("clean") >= 22 and not {"noise", "clipping", "silence", "transcript_swap"} & set(kept)
-    report = Path(first["outputs"]["report"]).read_text()
-    assert "data:audio/ogg;base64," in report
+    report = Path(first["outputs"]["report"])
+    clips = sorted(report.parent.glob("audio-*.ogg"))
+    assert clips and all(f'"{clip.name}"' in report.read_text() for clip in clips)
+    assert clips[0].read_bytes()[:4] == b"OggS"
+    scores = pq.read_table(first["outputs"]["scores"])
+    assert scores.num_rows == first["rows_in"] if "rows_in" in first else scores.num_rows > 0
 
     store = ArtifactStore(store_root)
     stages = {a["stage"] for a in store.ls() if a["complete"]}

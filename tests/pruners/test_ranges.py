@@ -14,6 +14,9 @@ def test_every_range_must_hold():
     pruner = RangesPruner(ranges={"a": (1.0, None), "b": [2, 5]})
     assert pruner.fit_indices(ds).tolist() == [1, 3]
     assert pruner.failed_ == {"a": 2, "b": 1}
+    assert pruner.drop_rules(ds) == ["a < 1", None, "b < 2", None, "a is NaN"]
+    both = RangesPruner(ranges={"a": (None, 2.5), "b": (None, 4)}).drop_rules(ds)
+    assert both == ["b > 4", "b > 4", None, "a > 2.5; b > 4", "a is NaN; b > 4"]
     with pytest.raises(ValueError, match=r"1 NaN value\(s\) in column 'a'"):
         RangesPruner(ranges={"a": (None, None)}, nan_policy="raise").fit_indices(ds)
     with pytest.raises(TypeError, match="numeric values in column 's'"):
