@@ -40,7 +40,10 @@ def test_speech_example_is_scored_and_pruned_by_the_speech_rule(prefect_server, 
     assert clips and all(f'"{clip.name}"' in report.read_text() for clip in clips)
     assert clips[0].read_bytes()[:4] == b"OggS"
     scores = pq.read_table(first["outputs"]["scores"])
-    assert scores.num_rows == first["rows_in"] if "rows_in" in first else scores.num_rows > 0
+    manifest = json.loads(Path(first["outputs"]["kept_ids"]).read_text())
+    assert scores.num_rows == manifest["rows_in"] and sum(scores.column("kept").to_pylist()) == manifest["rows_kept"]
+    rules = [(kept, rule) for kept, rule in zip(scores.column("kept").to_pylist(), scores.column("dropped_by").to_pylist())]
+    assert all((rule is None) == kept for kept, rule in rules)  # the speech rule names why each clip was dropped
 
     store = ArtifactStore(store_root)
     stages = {a["stage"] for a in store.ls() if a["complete"]}
