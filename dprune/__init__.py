@@ -23,6 +23,12 @@ from dprune.pruners import (
 from dprune.core.registry import PRUNERS, SCORERS, register_pruner, register_scorer
 from dprune.scorers import (
     AUMScorer,
+    ClippingRatioScorer,
+    DurationScorer,
+    LoudnessScorer,
+    SNRScorer,
+    SpeakingRateScorer,
+    SpeechRatioScorer,
     CrossEntropyScorer,
     DataMapConfidenceScorer,
     DataMapCorrectnessScorer,
@@ -39,6 +45,12 @@ __version__ = "0.2.0"
 
 __all__ = [
     "AUMScorer",
+    "ClippingRatioScorer",
+    "DurationScorer",
+    "LoudnessScorer",
+    "SNRScorer",
+    "SpeakingRateScorer",
+    "SpeechRatioScorer",
     "BottomKPruner",
     "ClassBalancedPruner",
     "CombinedScorePruner",

@@ -39,6 +39,7 @@ from dprune.audio.decode import DEFAULT_SAMPLE_RATE, AudioRef, decode_refs
 
 __all__ = [
     "SIGNAL_COLUMNS",
+    "VAD_FEATURES",
     "frame_powers",
     "vad_snr",
     "clipping_ratio",
@@ -51,6 +52,8 @@ __all__ = [
 
 #: Float columns returned by :func:`signal_features` (plus the string column ``audio_error``).
 SIGNAL_COLUMNS = ("duration", "speech_ratio", "speech_seconds", "snr", "clipping_ratio", "loudness", "speaking_rate")
+#: The features that need the voice-activity detector.
+VAD_FEATURES = frozenset({"speech_ratio", "speech_seconds", "snr", "speaking_rate"})
 
 _SNR_RANGE = (-20.0, 100.0)
 _POWER_FLOOR = 1e-12
@@ -130,6 +133,7 @@ def signal_features(
     texts: Sequence[str | None] | None,
     vad,
     *,
+    features: Sequence[str] = SIGNAL_COLUMNS,
     sample_rate: int = DEFAULT_SAMPLE_RATE,
     clip_level: float = 0.99,
     on_error: str = "raise",
@@ -143,8 +147,11 @@ def signal_features(
         The clips.
     texts : sequence of str or None, optional
         Transcripts, for ``speaking_rate`` (NaN without them).
-    vad : SileroVAD or WebRtcVAD
-        The voice-activity detector (works at 16 kHz).
+    vad : SileroVAD or WebRtcVAD or None
+        The voice-activity detector (works at 16 kHz); None when no feature of
+        :data:`VAD_FEATURES` is asked for.
+    features : sequence of str, default SIGNAL_COLUMNS
+        The features to compute (the others are skipped, and so is the VAD if it is not needed).
     sample_rate : int, default 16000
         Rate the clips are resampled to; the VAD needs 16000.
     clip_level : float, default 0.99
@@ -158,9 +165,16 @@ def signal_features(
     Returns
     -------
     dict of str to numpy.ndarray
-        :data:`SIGNAL_COLUMNS` as float64 arrays plus ``audio_error`` (object array of
+        The requested features as float64 arrays plus ``audio_error`` (object array of
         reason strings or None).
     """
+    unknown = sorted(set(features) - set(SIGNAL_COLUMNS))
+    if unknown:
+        raise ValueError(f"features has unknown names {unknown}; expected names from {list(SIGNAL_COLUMNS)}.")
+    wanted = set(features)
+    needs_vad = bool(wanted & VAD_FEATURES)
+    if needs_vad and vad is None:
+        raise ValueError(f"vad is None but the features {sorted(wanted & VAD_FEATURES)} need a voice-activity detector.")
     if sample_rate != 16_000:
         raise ValueError(f"sample_rate must be 16000 for the voice-activity detectors. Got {sample_rate!r} instead.")
     if texts is not None and len(texts) != len(refs):
@@ -168,20 +182,23 @@ def signal_features(
     batch = decode_refs(refs, sample_rate=sample_rate, on_error=on_error, rows=rows)
     n = len(refs)
     out = {name: np.full(n, np.nan) for name in SIGNAL_COLUMNS}
-    frame_length = int(round(vad.frame_seconds * sample_rate))
     for i, (audio, native, rate) in enumerate(zip(batch.audio, batch.native, batch.native_rate)):
         if audio is None:
             continue
-        speech = vad.speech_frames(audio)
-        powers = frame_powers(audio, frame_length, speech.size)
         out["duration"][i] = native.size / rate
-        out["speech_ratio"][i] = speech.mean() if speech.size else np.nan
-        out["speech_seconds"][i] = speech.sum() * vad.frame_seconds
-        out["snr"][i] = vad_snr(powers, speech)
-        out["clipping_ratio"][i] = clipping_ratio(native, clip_level)
-        out["loudness"][i] = loudness(audio, sample_rate)
-    if texts is not None:
+        if "clipping_ratio" in wanted:
+            out["clipping_ratio"][i] = clipping_ratio(native, clip_level)
+        if "loudness" in wanted:
+            out["loudness"][i] = loudness(audio, sample_rate)
+        if needs_vad:
+            speech = vad.speech_frames(audio)
+            powers = frame_powers(audio, int(round(vad.frame_seconds * sample_rate)), speech.size)
+            out["speech_ratio"][i] = speech.mean() if speech.size else np.nan
+            out["speech_seconds"][i] = speech.sum() * vad.frame_seconds
+            out["snr"][i] = vad_snr(powers, speech)
+    if texts is not None and "speaking_rate" in wanted:
         chars = np.array([transcript_length(t) for t in texts], dtype=np.float64)
         out["speaking_rate"] = speaking_rate(chars, out["speech_seconds"])
-    out["audio_error"] = np.array(batch.reason, dtype=object)
-    return out
+    result = {name: out[name] for name in SIGNAL_COLUMNS if name in wanted}
+    result["audio_error"] = np.array(batch.reason, dtype=object)
+    return result
