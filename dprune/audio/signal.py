@@ -78,7 +78,7 @@ def vad_snr(powers: np.ndarray, speech: np.ndarray) -> float:
     noise = float(np.median(noise_frames)) if noise_frames.size >= 3 else float(np.percentile(powers, 10))
     signal = float(powers[speech].mean()) if speech.any() else float(np.percentile(powers, 90))
     noise = max(noise, _POWER_FLOOR)
-    clean = max(signal - noise, _POWER_FLOOR)
+    clean = max(signal - noise, noise * 10 ** (_SNR_RANGE[0] / 10))  # no excess power: the lowest SNR
     return float(np.clip(10.0 * math.log10(clean / noise), *_SNR_RANGE))
 
 
