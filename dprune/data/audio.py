@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import datasets
+from datasets.table import InMemoryTable
 
 from dprune.audio.decode import AudioRef
 
@@ -130,7 +131,7 @@ def _refs(paths: pa.Array, offsets: pa.Array | None, durations: pa.Array | None)
 def _dataset(table: pa.Table, column: str) -> datasets.Dataset:
     features = datasets.Features.from_arrow_schema(table.schema)
     features[column] = _REF_FEATURES
-    return datasets.Dataset(datasets.table.InMemoryTable(table.cast(features.arrow_schema)), features=features)
+    return datasets.Dataset(InMemoryTable(table.cast(features.arrow_schema)), info=datasets.DatasetInfo(features=features))
 
 
 def read_audiofolder(path: Path, split: str | None = "train", *, column: str = "audio") -> datasets.Dataset:
