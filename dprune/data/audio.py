@@ -19,8 +19,10 @@ shard (:mod:`dprune.audio.decode`). Three sources are understood:
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,7 @@ __all__ = [
     "find_audio_column",
     "to_audio_references",
     "refs_from_arrow",
+    "audio_files_identity",
 ]
 
 #: Arrow type of a loaded audio column: one reference per row.
@@ -335,3 +338,27 @@ def refs_from_arrow(column: pa.Array | pa.ChunkedArray) -> list[AudioRef]:
         else:
             out.append(AudioRef(path=row["path"], data=row["bytes"], offset=row["offset"] or 0.0, duration=row["duration"]))
     return out
+
+
+def audio_files_identity(column: pa.Array | pa.ChunkedArray) -> str:
+    """A hash of every referenced file's path, size and modification time (clips held as bytes are skipped).
+
+    Clips stored as bytes are part of the dataset's content key already; a file referenced by
+    path changes this identity when it is replaced (new size or modification time) or removed.
+    It reads file metadata only, never the audio.
+    """
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    digest = hashlib.sha256()
+    paths = column.field("path").to_pylist()
+    has_bytes = column.field("bytes").is_valid().to_pylist()
+    for path, inline in zip(paths, has_bytes):
+        if inline or path is None:
+            digest.update(b"-\n")
+            continue
+        try:
+            stat = os.stat(path)
+            digest.update(f"{path}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
+        except OSError:
+            digest.update(f"{path}\tmissing\n".encode())
+    return digest.hexdigest()
