@@ -32,6 +32,7 @@ __all__ = [
     "decode_refs",
     "resample",
     "describe",
+    "preview_bytes",
 ]
 
 #: Sample rate every clip is resampled to unless told otherwise.
@@ -246,3 +247,19 @@ def decode_refs(
         out.native_rate.append(rate)
         out.reason.append(None)
     return out
+
+
+def preview_bytes(ref: AudioRef, *, max_seconds: float = 10.0) -> bytes:
+    """The clip (its first ``max_seconds``) as small Ogg Vorbis bytes, for an HTML ``<audio>`` element.
+
+    Raises
+    ------
+    AudioDecodeError
+        As :func:`decode_native`.
+    """
+    import soundfile as sf
+
+    samples, rate = decode_native(ref)
+    buffer = io.BytesIO()
+    sf.write(buffer, samples[: int(max_seconds * rate)], rate, format="OGG", subtype="VORBIS")
+    return buffer.getvalue()
