@@ -16,6 +16,7 @@ from dprune.pruners import (
     DataMapRegionPruner,
     QuantileBandPruner,
     RandomPruner,
+    RangesPruner,
     StratifiedPruner,
     ThresholdPruner,
     TopKPruner,
@@ -23,6 +24,12 @@ from dprune.pruners import (
 from dprune.core.registry import PRUNERS, SCORERS, register_pruner, register_scorer
 from dprune.scorers import (
     AUMScorer,
+    ClippingRatioScorer,
+    DurationScorer,
+    LoudnessScorer,
+    SNRScorer,
+    SpeakingRateScorer,
+    SpeechRatioScorer,
     CrossEntropyScorer,
     DataMapConfidenceScorer,
     DataMapCorrectnessScorer,
@@ -39,6 +46,12 @@ __version__ = "0.2.0"
 
 __all__ = [
     "AUMScorer",
+    "ClippingRatioScorer",
+    "DurationScorer",
+    "LoudnessScorer",
+    "SNRScorer",
+    "SpeakingRateScorer",
+    "SpeechRatioScorer",
     "BottomKPruner",
     "ClassBalancedPruner",
     "CombinedScorePruner",
@@ -59,6 +72,7 @@ __all__ = [
     "PruningPipeline",
     "QuantileBandPruner",
     "RandomPruner",
+    "RangesPruner",
     "SCORERS",
     "Scorer",
     "SemanticDuplicateScorer",

@@ -5,11 +5,13 @@ cluster, and per flipped/clean label when the labels were flipped on purpose by
 :mod:`dprune.evaluation.noise`; score cut-offs); :func:`write_report` adds the pictures a user
 looks at before trusting a cut: score histograms with the cut lines, the data
 map (confidence against variability) when training dynamics are present,
-retention bars, and the most extreme kept and dropped examples.
+retention bars, and the most extreme kept and dropped examples (with an audio player
+for each clip of a speech dataset).
 """
 
 from __future__ import annotations
 
+import base64
 import html
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +21,9 @@ import numpy as np
 from datasets import Dataset
 
 from dprune.core.outputs import OutputFiles
+from dprune.audio.decode import AudioDecodeError, preview_bytes
 from dprune.core.base import column_to_numpy
+from dprune.data.audio import find_audio_column, refs_from_arrow
 from dprune.evaluation.noise import FLIPPED_COLUMN
 
 #: Data-map columns, under the flow's names or plain ones.
@@ -197,9 +201,20 @@ def _save(fig, path: Path, plt) -> Path:
     return path
 
 
+def _player(scored: Dataset, audio_column: str, row: int) -> str:
+    """An ``<audio>`` element playing row ``row``'s clip (embedded as Ogg Vorbis), or why it cannot."""
+    ref = refs_from_arrow(scored.with_format("arrow")[row : row + 1][audio_column])[0]
+    try:
+        data = base64.b64encode(preview_bytes(ref)).decode("ascii")
+    except AudioDecodeError as error:
+        return f"<td>unplayable: {html.escape(error.reason)}</td>"
+    return f'<td><audio controls preload="none" src="data:audio/ogg;base64,{data}"></audio></td>'
+
+
 def _extremes(scored: Dataset, kept_mask: np.ndarray, column: str, text_column: str) -> str:
     values = column_to_numpy(scored, column).astype(np.float64)
     texts = scored[text_column] if text_column in scored.column_names else None
+    audio_column = find_audio_column(scored)
     blocks = []
     for part, mask in (("kept", kept_mask), ("dropped", ~kept_mask)):
         rows = np.flatnonzero(mask & ~np.isnan(values))
@@ -209,10 +224,12 @@ def _extremes(scored: Dataset, kept_mask: np.ndarray, column: str, text_column: 
         picks = {"lowest": order[:EXAMPLES_PER_TABLE], "highest": order[::-1][:EXAMPLES_PER_TABLE]}
         for end, chosen in picks.items():
             cells = "".join(
-                f"<tr><td>{values[i]:.4g}</td><td>{html.escape(str(texts[i]) if texts is not None else str(i))}</td></tr>"
+                f"<tr><td>{values[i]:.4g}</td><td>{html.escape(str(texts[i]) if texts is not None else str(i))}</td>"
+                + (_player(scored, audio_column, int(i)) if audio_column else "") + "</tr>"
                 for i in chosen
             )
-            blocks.append(f"<h4>{part}, {end} {html.escape(column)}</h4><table><tr><th>score</th><th>text</th></tr>{cells}</table>")
+            header = "<tr><th>score</th><th>text</th>" + ("<th>listen</th>" if audio_column else "") + "</tr>"
+            blocks.append(f"<h4>{part}, {end} {html.escape(column)}</h4><table>{header}{cells}</table>")
     return "".join(blocks)
 
 

@@ -7,7 +7,19 @@ Run it with no arguments to prune the bundled Rotten Tomatoes example::
 It embeds the texts and clusters them (distance to the centroid), trains a
 KenLM model and scores perplexity, and trains a linear probe on the
 embeddings to record training dynamics (AUM, forgetting, data-map scores).
-Then it keeps half the rows with coverage-centric selection on AUM. A second
+Then it keeps half the rows with coverage-centric selection on AUM.
+
+A speech dataset (an ``Audio`` column, an audiofolder, a NeMo manifest, or the
+bundled ``spoken_digits``) runs the audio signal stage instead of the text stages
+(which stay available when asked for explicitly): duration, VAD speech ratio, SNR,
+clipping, loudness and speaking-rate deviation, then the default speech rule
+(:data:`dprune.pruners.ranges.SPEECH_QUALITY_RANGES`) drops the clips outside its
+ranges::
+
+    python flows/prune.py --dataset spoken_digits
+    python flows/prune.py --dataset train_manifest.json --audio vad=webrtc,on_error=nan
+
+A second
 run with another pruner or budget recomputes only the prune stage;
 ``--reuse-only`` refuses to compute any score and fails, naming what is
 missing. Settings come from flags or from ``--config FILE.yaml`` (keys as the
@@ -28,18 +40,25 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from dprune.core.registry import SCORERS, ComponentSpec
 
+from dprune.stages.audio import AUDIO_SCORE_COLUMNS
+
 from flows.settings import (
+    DEFAULT_AUDIO,
     DEFAULT_STORE,
     KENLM_OPTIONS,
     add_common_arguments,
     check_output_folder,
+    check_stage_settings,
     common_params,
+    parse_params,
     parse_spec,
     resolved_stages,
+    stage_settings,
     task_runner,
 )
+from tasks.audio import audio_shard_task, audio_task
 from tasks.cluster import cluster_task
-from tasks.common import map_shard_tasks
+from tasks.common import map_shard_tasks, store_of
 from tasks.embed import embed_shard_task, embed_task
 from tasks.export import export_task
 from tasks.kenlm import kenlm_task
@@ -54,7 +73,9 @@ DEFAULT_OUTPUT = "out/prune"
 
 
 def default_pruner(score_columns: list[str]) -> dict[str, Any]:
-    """Coverage-centric selection on AUM when dynamics exist, else stratified on the first score."""
+    """The speech rule on audio scores, else coverage-centric selection on AUM, else stratified on the first score."""
+    if set(AUDIO_SCORE_COLUMNS) <= set(score_columns):
+        return {"name": "ranges", "params": {}}
     if "aum" in score_columns:
         return {"name": "coverage_centric", "params": {"k": 0.5, "beta": 0.1, "hardest": "low", "score_column": "aum"}}
     if not score_columns:
@@ -72,6 +93,8 @@ def prune(
     clustering: dict[str, Any] | bool | None = None,
     perplexity: dict[str, Any] | bool | None = None,
     dynamics: dict[str, Any] | bool | None = None,
+    audio: dict[str, Any] | bool | None = None,
+    audio_column: str | None = None,
     scorers: list[dict[str, Any]] | None = None,
     pruner: dict[str, Any] | None = None,
     store: str = DEFAULT_STORE,
@@ -88,7 +111,16 @@ def prune(
         Settings of each scoring stage (None: defaults; False: stage off). ``clustering``
         adds ``kmeans_distance`` and ``cluster_id``; ``perplexity`` adds ``perplexity``
         (KenLM trained on the dataset or on ``reference``); ``dynamics`` trains a linear
-        probe on the embeddings and adds the scores listed in its ``scores``.
+        probe on the embeddings and adds the scores listed in its ``scores``. For a dataset
+        with audio the text stages run only when given explicitly.
+    audio : dict, False or None
+        Settings of the audio signal stage (see
+        :func:`dprune.stages.audio.audio_signal_stage`), run when the dataset has audio; it
+        adds ``duration``, ``speech_ratio``, ``snr``, ``clipping_ratio``, ``loudness`` and
+        ``speaking_rate`` (deviation from the median rate).
+    audio_column : str, optional
+        The audio column of a user's dataset (default: its ``Audio`` column, or ``audio`` for
+        an audiofolder or a NeMo manifest).
     scorers : list of dict
         More registered scorers, as ``{"name": ..., "params": {...}}``.
     pruner : dict
@@ -108,9 +140,27 @@ def prune(
         spec.build_scorer().validate_params()
     if pruner is not None:
         ComponentSpec.parse(pruner).build_pruner().validate_params()
+    check_stage_settings("audio", audio if isinstance(audio, dict) else None, flow="prune")
+    audio_settings = stage_settings(audio, DEFAULT_AUDIO)
     check_output_folder(output, flow="prune")
-    dataset_ref = load_task(store, dataset, split=split, text_column=text_column, label_column=label_column)
+    dataset_ref = load_task(store, dataset, split=split, text_column=text_column, label_column=label_column,
+                            audio_column=audio_column)
     score_refs, score_columns = [], []
+
+    dataset_audio = store_of(dataset_ref).manifest(dataset_ref)["meta"].get("audio_column")
+    if dataset_audio is not None:
+        requested = {"embedding": embedding, "clustering": clustering, "perplexity": perplexity, "dynamics": dynamics}
+        stages = {name: (settings if requested[name] not in (None, False) else None) for name, settings in stages.items()}
+        if audio_settings is not None:
+            options = {"audio_column": dataset_audio, "text_column": text_column, **audio_settings}
+            score_refs.append(map_shard_tasks(audio_shard_task, audio_task, dataset_ref,
+                                              shard_rows=options["shard_rows"], reuse_only=reuse_only, options=options))
+            score_columns.extend(AUDIO_SCORE_COLUMNS)
+    elif audio not in (None, False):
+        raise ValueError(
+            f"audio={audio!r} asks for the audio stage but dataset {dataset!r} has no audio column. "
+            "Pass audio_column=<the column holding the audio>, or leave audio unset for text data."
+        )
 
     embeddings_ref = None
     if stages["embedding"] is not None and (stages["clustering"] or stages["dynamics"]):
@@ -173,6 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_common_arguments(parser, output_help=f"folder for the pruned dataset and report (default {DEFAULT_OUTPUT})")
     parser.add_argument("--scorer", action="append", help="extra scorer spec, e.g. 'cross_entropy:...' (repeatable)")
     parser.add_argument("--pruner", help="pruner spec, e.g. 'top_k:k=0.3,score_column=kmeans_distance'")
+    parser.add_argument("--audio", metavar="KEY=VALUE,...", help="settings of the audio signal stage (speech data)")
+    parser.add_argument("--no-audio", action="store_true", help="turn the audio signal stage off")
+    parser.add_argument("--audio-column", help="audio column of a speech dataset (default: its Audio column)")
     return parser
 
 
@@ -184,6 +237,12 @@ def parse_args(argv: list[str] | None = None) -> tuple[dict[str, Any], argparse.
         params["scorers"] = [parse_spec(s) for s in args.scorer]
     if args.pruner:
         params["pruner"] = parse_spec(args.pruner)
+    if args.no_audio:
+        params["audio"] = False
+    elif args.audio:
+        params["audio"] = parse_params(args.audio)
+    if args.audio_column:
+        params["audio_column"] = args.audio_column
     return params, args
 
 

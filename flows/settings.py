@@ -29,6 +29,8 @@ DEFAULT_DYNAMICS: dict[str, Any] = {
     "epochs": 10,
     "scores": ["aum", "forgetting", "el2n", "data_map_confidence", "data_map_variability", "data_map_correctness"],
 }
+#: The speech signal stage (``python flows/prune.py`` only; on when the dataset has audio).
+DEFAULT_AUDIO: dict[str, Any] = {"shard_rows": 1000, "vad": "silero"}
 STAGE_DEFAULTS = {
     "embedding": DEFAULT_EMBEDDING,
     "clustering": DEFAULT_CLUSTERING,
@@ -70,12 +72,14 @@ def stage_options(stage: str) -> set[str]:
     from dprune.stages.embeddings import embed_stage
     from dprune.stages.kenlm import kenlm_stage
     from dprune.stages.perplexity import perplexity_stage
+    from dprune.stages.audio import audio_signal_stage
 
     accepted = {
         "embedding": lambda: _accepted(embed_stage),
         "clustering": lambda: _accepted(cluster_stage, clusters_stage),
         "perplexity": lambda: _accepted(kenlm_stage, perplexity_stage, PerplexityScorer.__init__) - {"self", "model_path"},
         "dynamics": lambda: _accepted(dynamics_stage, train_linear_probe, finetune_dynamics, extra=["scores"]),
+        "audio": lambda: _accepted(audio_signal_stage) - {"audio_column"},
     }
     return accepted[stage]()
 

@@ -21,6 +21,7 @@ from dprune.pruners import (
     TopKPruner,
 )
 from dprune.pruners.data_map import DataMapRegionPruner
+from dprune.pruners.ranges import RangesPruner
 
 PRUNER_FACTORIES: dict[str, Callable[[], list[Pruner]]] = {
     "top_k": lambda: [TopKPruner(k=0.5), TopKPruner(k=3, order="original"), TopKPruner(k=1.0)],
@@ -33,6 +34,10 @@ PRUNER_FACTORIES: dict[str, Callable[[], list[Pruner]]] = {
     "coverage_centric": lambda: [
         CoverageCentricPruner(k=0.5, beta=0.1, num_strata=3, seed=0),
         CoverageCentricPruner(k=3, num_strata=2, hardest="low"),
+    ],
+    "ranges": lambda: [
+        RangesPruner(ranges={"score": (-0.5, None)}),
+        RangesPruner(ranges={"score": [None, 1.0], "label": [0, 0]}, nan_policy="raise"),
     ],
     "threshold": lambda: [
         ThresholdPruner(low=-0.5, high=1.5),
@@ -68,6 +73,12 @@ PRUNER_BAD_PARAMS: dict[str, list[tuple[dict, str]]] = {
     "random": [({"k": 0.0}, "k"), ({"seed": -1}, "seed"), ({"seed": 1.5}, "seed")],
     "stratified": [({"num_strata": 0}, "num_strata"), ({"strata": "equal"}, "strata"), ({"k": 2.0}, "k")],
     "coverage_centric": [({"beta": 1.0}, "beta"), ({"hardest": "hard"}, "hardest"), ({"num_strata": 2.5}, "num_strata")],
+    "ranges": [
+        ({"ranges": {}}, "ranges"),
+        ({"ranges": {"score": (1.0, 0.0)}}, "ranges"),
+        ({"ranges": {"score": 0.5}}, "ranges"),
+        ({"nan_policy": "last"}, "nan_policy"),
+    ],
     "threshold": [({"low": "0"}, "low"), ({"low": 1.0, "high": 0.0}, "high"), ({"inclusive": "all"}, "inclusive")],
     "quantile_band": [({"band": (0.8, 0.2)}, "band"), ({"band": "top"}, "band"), ({"band": (0.0, 1.5)}, "band")],
     "class_balanced": [

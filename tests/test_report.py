@@ -47,3 +47,20 @@ def test_report_writes_html_with_histograms_data_map_retention_and_examples(tmp_
     page = paths.html.read_text()
     assert "Kept 20 of 40 rows." in page and "<h4>dropped, lowest aum</h4>" in page and "review 0" in page
     assert all(f'src="{name}"' in page for name in names)
+
+
+def test_speech_report_lets_a_person_listen_to_the_extreme_clips(tmp_path):
+    import base64
+    import io
+
+    import soundfile as sf
+
+    from dprune.data import load_dataset
+
+    clips = load_dataset("spoken_digits", split="test").select(range(12)).select_columns(["row_id", "audio", "text"])
+    scored = clips.add_column("snr", np.linspace(0.0, 50.0, 12))
+    page = write_report(scored, np.arange(6, 12), tmp_path).html.read_text()
+    players = page.split('src="data:audio/ogg;base64,')[1:]
+    assert len(players) == 20  # kept/dropped x lowest/highest, 5 clips each
+    audio, rate = sf.read(io.BytesIO(base64.b64decode(players[0].split('"')[0])))
+    assert rate == 16000 and audio.size > 8000

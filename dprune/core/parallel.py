@@ -306,7 +306,6 @@ def map_shards(
         owner += [shard] * len(batches)
     if not todo:
         return report
-    current: Shard | None = None
     parts: list[pa.Table] = []
 
     def flush(shard: Shard) -> None:
@@ -319,13 +318,10 @@ def map_shards(
     results = _iter_units(fn, dataset, columns, units, num_proc, start_method)
     try:
         for (start, stop), shard, result in zip(units, owner, results):
-            if current is not None and shard is not current:
-                flush(current)
-                parts = []
-            current = shard
             parts.append(_as_table(result, stop - start, output_name, fn))
-        if current is not None:
-            flush(current)
+            if stop == shard.stop:  # its last batch: commit the shard before the next one can fail
+                flush(shard)
+                parts = []
     finally:
         results.close()
     return report

@@ -1,5 +1,8 @@
 """Load datasets for pruning: bundled examples, local files, fsspec URLs, Hub names.
 
+Speech datasets (an ``Audio`` column, an audiofolder, a NeMo manifest) are read by
+:mod:`dprune.data.audio`: their audio column holds references, never decoded samples.
+
 Every loaded dataset carries a stable ``int64`` id column named :data:`ROW_ID`
 (``"row_id"``), which scores, selections and artifacts refer to.
 """
@@ -15,6 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import datasets
+
+from dprune.data.audio import find_audio_column, is_audiofolder, is_manifest, read_audiofolder, read_manifest, to_audio_references
 
 __all__ = ["ROW_ID", "load_dataset", "list_examples", "example_path"]
 
@@ -92,12 +97,13 @@ def load_dataset(
     source: str | os.PathLike | datasets.Dataset = "rotten_tomatoes",
     *,
     split: str | None = "train",
-    text_column: str = "text",
+    text_column: str | None = "text",
     label_column: str | None = "label",
     id_column: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    audio_column: str | None = None,
 ) -> datasets.Dataset:
-    """Load a text dataset and give it stable integer row ids.
+    """Load a text or speech dataset and give it stable integer row ids.
 
     Parameters
     ----------
@@ -108,8 +114,11 @@ def load_dataset(
         2. an fsspec URL (``memory://``, ``file://``, ``s3://``...) of a file
            or of a directory written by ``Dataset.save_to_disk``;
         3. a local file (``.parquet``, ``.csv``, ``.tsv``, ``.json``,
-           ``.jsonl``, ``.arrow``; optionally compressed, e.g. ``.csv.gz``) or a
-           ``save_to_disk`` directory;
+           ``.jsonl``, ``.arrow``; optionally compressed, e.g. ``.csv.gz``), a
+           ``save_to_disk`` directory, an audiofolder (audio files plus
+           ``metadata.csv``/``metadata.jsonl`` with a ``file_name`` column) or a
+           NeMo JSON-lines manifest (``audio_filepath``, ``offset``,
+           ``duration``, ``text``, other keys kept);
         4. otherwise a Hugging Face Hub dataset name, loaded with
            ``datasets.load_dataset(source, split=split)`` (needs internet).
 
@@ -120,9 +129,10 @@ def load_dataset(
         ``DatasetDict``, the split to pick. A single file has no splits: it is
         loaded whole as ``"train"``; ``split`` must then be ``"train"`` or
         ``None`` (pass the path of the file holding the other split instead).
-    text_column : str, default "text"
-        Column holding the text; must exist and hold strings. Rows whose text
-        is None are kept (scorers decide how to treat them).
+    text_column : str or None, default "text"
+        Column holding the text (the transcript of speech); must exist and hold
+        strings. Rows whose text is None are kept (scorers decide how to treat
+        them). None only for speech without transcripts.
     label_column : str or None, default "label"
         Column holding labels. ``None``: no labels. The default ``"label"`` is
         used only if present; any other name must exist. Only validated:
@@ -133,6 +143,13 @@ def load_dataset(
         ``row_id`` is the row's 0-based position in the source.
     storage_options : mapping, optional
         Passed to fsspec for URLs (e.g. credentials for ``s3://``).
+    audio_column : str or None, default None
+        Column holding the audio of a speech dataset: a ``datasets.Audio``
+        column (decoded or not), file paths, or ``{"path", "bytes"}`` /
+        ``{"array", "sampling_rate"}`` structs. It is replaced by references
+        (:data:`dprune.data.audio.AUDIO_REF_TYPE`); nothing is decoded. None:
+        the first ``Audio`` column if there is one (``"audio"`` for an
+        audiofolder or a manifest), else the data is text only.
 
     Returns
     -------
@@ -152,23 +169,35 @@ def load_dataset(
     --------
     >>> ds = load_dataset("rotten_tomatoes", split="test")   # doctest: +SKIP
     >>> ds = load_dataset("reviews.csv", text_column="review", id_column="id")  # doctest: +SKIP
+    >>> ds = load_dataset("spoken_digits", split="test")    # doctest: +SKIP
+    >>> ds = load_dataset("train_manifest.json")               # doctest: +SKIP
     """
     if split is not None and not isinstance(split, str):
         raise TypeError(f"split must be a str or None, got {type(split).__name__}.")
-    if not isinstance(text_column, str):
-        raise TypeError(f"text_column must be a str, got {type(text_column).__name__}.")
-    ds, where = _read(source, split, dict(storage_options or {}))
+    if text_column is not None and not isinstance(text_column, str):
+        raise TypeError(f"text_column must be a str or None, got {type(text_column).__name__}.")
+    if audio_column is not None and not isinstance(audio_column, str):
+        raise TypeError(f"audio_column must be a str or None, got {type(audio_column).__name__}.")
+    ds, where = _read(source, split, dict(storage_options or {}), audio_column or "audio")
+    audio = audio_column or find_audio_column(ds)
+    if audio is not None:
+        ds = to_audio_references(ds, audio, where=where)
+    elif text_column is None:
+        raise ValueError(
+            f"text_column=None needs audio: {where} has no Audio column (columns: {ds.column_names}). "
+            "Pass text_column=<the column holding the text>, or audio_column=<the column holding the audio>."
+        )
     return _finalize(ds, where, text_column, label_column, id_column)
 
 
 # --------------------------------------------------------------------------- reading
-def _read(source, split, storage_options) -> tuple[datasets.Dataset, str]:
+def _read(source, split, storage_options, audio_column) -> tuple[datasets.Dataset, str]:
     if isinstance(source, datasets.Dataset):
         return source, "the given Dataset"
     if isinstance(source, datasets.DatasetDict):
         return _pick_split(source, split, "the given DatasetDict"), f"split {split!r} of the given DatasetDict"
     if isinstance(source, os.PathLike):
-        return _read_local(Path(source), split)
+        return _read_local(Path(source), split, audio_column)
     if not isinstance(source, str):
         raise TypeError(
             f"source must be a bundled example name, a path, a URL or a Hub name (str), "
@@ -189,7 +218,7 @@ def _read(source, split, storage_options) -> tuple[datasets.Dataset, str]:
         return _read_url(source, split, storage_options)
     path = Path(source).expanduser()
     if path.exists() or _looks_like_path(source):
-        return _read_local(path, split)
+        return _read_local(path, split, audio_column)
     return _read_hub(source, split)
 
 
@@ -234,7 +263,7 @@ def _pick_split(dd: datasets.DatasetDict, split, where) -> datasets.Dataset:
     return dd[split]
 
 
-def _read_local(path: Path, split) -> tuple[datasets.Dataset, str]:
+def _read_local(path: Path, split, audio_column: str = "audio") -> tuple[datasets.Dataset, str]:
     where = f"file {str(path)!r}"
     if not path.exists():
         raise FileNotFoundError(
@@ -242,6 +271,11 @@ def _read_local(path: Path, split) -> tuple[datasets.Dataset, str]:
             f"({list_examples()}), an existing file ({_supported()}), a directory written "
             f"by Dataset.save_to_disk, an fsspec URL, or a Hugging Face Hub name."
         )
+    if is_audiofolder(path):
+        return read_audiofolder(path, split, column=audio_column), f"audiofolder {str(path)!r}"
+    if is_manifest(path):
+        _file_split_check(split, f"manifest {str(path)!r}")
+        return read_manifest(path, column=audio_column), f"manifest {str(path)!r}"
     if path.is_dir():
         return _read_saved(str(path), split, None, f"directory {str(path)!r}")
     fmt, compressed = _format_of(path.name)
@@ -391,13 +425,13 @@ def _finalize(ds: datasets.Dataset, where, text_column, label_column, id_column)
             f"{where} has no rows (columns: {columns}); expected at least one example. "
             f"Check the file, filter or split."
         )
-    if text_column not in columns:
+    if text_column is not None and text_column not in columns:
         raise ValueError(
             f"text_column={text_column!r} is not a column of {where}; available columns: "
             f"{columns}. Pass text_column=<the column holding the text>."
         )
-    feat = ds.features[text_column]
-    if not (isinstance(feat, datasets.Value) and feat.dtype in _STRING_DTYPES):
+    feat = ds.features[text_column] if text_column is not None else None
+    if feat is not None and not (isinstance(feat, datasets.Value) and feat.dtype in _STRING_DTYPES):
         raise ValueError(
             f"text_column={text_column!r} of {where} has type {feat}; expected strings. "
             f"Pick the column holding the text, or convert it, e.g. "

@@ -8,7 +8,8 @@ One module per selection family:
 * :mod:`~dprune.pruners.threshold`: :class:`ThresholdPruner`, :class:`QuantileBandPruner`;
 * :mod:`~dprune.pruners.balanced`: :class:`ClassBalancedPruner`;
 * :mod:`~dprune.pruners.combine`: :func:`combine_scores`, :class:`CombinedScorePruner`;
-* :mod:`~dprune.pruners.data_map`: :class:`DataMapRegionPruner` (training-dynamics regions).
+* :mod:`~dprune.pruners.data_map`: :class:`DataMapRegionPruner` (training-dynamics regions);
+* :mod:`~dprune.pruners.ranges`: :class:`RangesPruner` (per-column ranges; the default speech rule).
 
 Shared pieces live in :mod:`~dprune.pruners.base` (:class:`ScorePruner`,
 :func:`selected_row_ids`) and :mod:`~dprune.pruners.allocation`
@@ -21,6 +22,7 @@ from dprune.pruners.base import ScorePruner, selected_row_ids
 from dprune.pruners.combine import CombinedScorePruner, combine_scores
 from dprune.pruners.data_map import DataMapRegionPruner
 from dprune.pruners.random_sampling import RandomPruner
+from dprune.pruners.ranges import SPEECH_QUALITY_RANGES, RangesPruner
 from dprune.pruners.ranking import BottomKPruner, TopKPruner
 from dprune.pruners.stratified import CoverageCentricPruner, StratifiedPruner, assign_strata
 from dprune.pruners.threshold import QuantileBandPruner, ThresholdPruner
@@ -33,6 +35,8 @@ __all__ = [
     "DataMapRegionPruner",
     "QuantileBandPruner",
     "RandomPruner",
+    "RangesPruner",
+    "SPEECH_QUALITY_RANGES",
     "ScorePruner",
     "StratifiedPruner",
     "ThresholdPruner",

@@ -4,9 +4,18 @@
 * :mod:`~dprune.scorers.semantic_duplicates`: :class:`SemanticDuplicateScorer` (SemDeDup);
 * :mod:`~dprune.scorers.perplexity`: :class:`PerplexityScorer` (KenLM);
 * :mod:`~dprune.scorers.cross_entropy`: :class:`CrossEntropyScorer` (loss of a given model);
-* :mod:`~dprune.scorers.dynamics`: scores from training dynamics (forgetting, AUM, EL2N, data maps, loss).
+* :mod:`~dprune.scorers.dynamics`: scores from training dynamics (forgetting, AUM, EL2N, data maps, loss);
+* :mod:`~dprune.scorers.audio`: speech signal quality (duration, speech ratio, SNR, clipping, loudness, speaking rate).
 """
 
+from dprune.scorers.audio import (
+    ClippingRatioScorer,
+    DurationScorer,
+    LoudnessScorer,
+    SNRScorer,
+    SpeakingRateScorer,
+    SpeechRatioScorer,
+)
 from dprune.scorers.cross_entropy import CrossEntropyScorer
 from dprune.scorers.dynamics import (
     AUMScorer,
@@ -23,6 +32,12 @@ from dprune.scorers.semantic_duplicates import SemanticDuplicateScorer
 
 __all__ = [
     "AUMScorer",
+    "ClippingRatioScorer",
+    "DurationScorer",
+    "LoudnessScorer",
+    "SNRScorer",
+    "SpeakingRateScorer",
+    "SpeechRatioScorer",
     "CrossEntropyScorer",
     "DataMapConfidenceScorer",
     "DataMapCorrectnessScorer",

@@ -13,6 +13,7 @@ The stage graph (:data:`GRAPH` lists each stage's parents)::
                      │                        └─> dynamics (probe) ───────> scores ─┤
                      ├─> kenlm -> LM binary ───> perplexity ──────────────> scores ─┤
                      ├─> score (any registered scorer) ───────────────────> scores ─┤
+                     ├─> audio_signal (decode, VAD, SNR, clipping...) ────> scores ─┤
                      └─────────────────────────────────────── selection (pruner) ◄──┘
                                                    -> export, report
 
@@ -20,6 +21,7 @@ Every ``scores`` artifact is a table of ``row_id`` plus named float columns, so 
 selection stage joins any of them the same way.
 """
 
+from dprune.stages.audio import AUDIO_SIGNAL, audio_signal_stage, audio_stage
 from dprune.stages.clusters import CLUSTERS, cluster_stage, clusters_stage, read_centroids, read_clusters
 from dprune.stages.dataset import DATASET, load_stage
 from dprune.stages.dynamics import DYNAMICS, dynamics_stage, train_stage
@@ -40,7 +42,8 @@ GRAPH: dict[str, tuple[str, ...]] = {
     KENLM.name: (DATASET.name,),
     PERPLEXITY.name: (DATASET.name, KENLM.name),
     DYNAMICS.name: (DATASET.name, EMBEDDINGS.name),
-    SCORES.name: (DATASET.name, CLUSTERS.name, PERPLEXITY.name),
+    AUDIO_SIGNAL.name: (DATASET.name,),
+    SCORES.name: (DATASET.name, CLUSTERS.name, PERPLEXITY.name, AUDIO_SIGNAL.name),
     SELECTION.name: (DATASET.name, SCORES.name),
     REPORT.name: (DATASET.name, SCORES.name, SELECTION.name),
 }
@@ -50,5 +53,5 @@ __all__ = [
     "load_stage", "embed_stage", "read_embeddings", "clusters_stage", "cluster_stage", "read_clusters",
     "read_centroids", "kenlm_stage", "model_path", "perplexity_scores_stage", "perplexity_stage", "dynamics_stage",
     "train_stage", "score_stage", "score_key", "columns_stage", "attach_scores", "prune_stage", "export_stage",
-    "ExportPaths", "report_stage", "publish_report", "PublishedReport",
+    "ExportPaths", "report_stage", "publish_report", "PublishedReport", "audio_signal_stage", "audio_stage",
 ]

@@ -21,7 +21,7 @@ from dprune.report import selection_summary, write_report
 from dprune.stages.runner import Stage, StageOutput, run_cached
 from dprune.stages.scores import attach_scores
 
-REPORT = Stage("report", version=1)
+REPORT = Stage("report", version=2)
 SUMMARY_FILE = "summary.json"
 
 

@@ -33,7 +33,7 @@ def _ids_digest(ds) -> str:
 
 # --------------------------------------------------------------------------- bundled
 def test_list_examples_and_paths():
-    assert list_examples() == ["rotten_tomatoes"]
+    assert list_examples() == ["rotten_tomatoes", "spoken_digits"]
     for split in ("train", "test"):
         p = example_path("rotten_tomatoes", split)
         assert p.is_file() and p.suffix == ".parquet"

@@ -1,0 +1,90 @@
+"""Stage ``audio_signal``: sharded and resumable signal features over audio references, and the audio scores."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from dprune.audio.decode import AudioDecodeError
+from dprune.data import example_path
+from dprune.pruners.ranges import RangesPruner
+from dprune.stages.audio import AUDIO_SCORE_COLUMNS, AUDIO_SIGNAL, audio_signal_stage, audio_stage
+from dprune.stages.dataset import load_stage
+from dprune.stages.scores import attach_scores
+from dprune.store import ArtifactStore
+
+
+@pytest.fixture()
+def manifest(tmp_path):
+    """Ten clips of the bundled example written as FLAC files, plus a NeMo manifest."""
+    rows = pq.read_table(example_path("spoken_digits", "test")).slice(0, 10).to_pylist()
+    lines = []
+    for i, row in enumerate(rows):
+        path = tmp_path / "clips" / f"{i}.flac"
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(row["audio"]["bytes"])
+        lines.append(json.dumps({"audio_filepath": f"clips/{i}.flac", "text": row["text"], "kind": row["degradation"]}))
+    path = tmp_path / "manifest.json"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_stage_commits_shards_resumes_and_scores(tmp_path, manifest):
+    store = ArtifactStore(str(tmp_path / "store"))
+    dataset_ref = load_stage(store, str(manifest))
+    assert store.manifest(dataset_ref)["meta"]["audio_column"] == "audio"
+    done = []
+    record = lambda index, start, stop: done.append(index)  # noqa: E731
+    assert audio_stage(store, dataset_ref, vad="webrtc", shard_rows=4, shards=[1], on_shard=record) is None
+    scores_ref = audio_stage(store, dataset_ref, vad="webrtc", shard_rows=4, on_shard=record)
+    assert done == [1, 0, 2]  # shard 1 was already committed: only 0 and 2 were computed the second time
+    scores = store.read(scores_ref)
+    assert scores.column_names == ["row_id", *AUDIO_SCORE_COLUMNS] and len(scores) == 10
+    assert np.isfinite(np.asarray(scores["snr"], dtype=float)).all()
+    assert np.nanmedian(np.asarray(scores["speaking_rate"], dtype=float)) < 0.3  # deviation from the median rate
+    again = []
+    assert audio_stage(store, dataset_ref, vad="webrtc", shard_rows=4, on_shard=lambda *a: again.append(a)) == scores_ref
+    assert again == []
+
+
+def test_key_follows_settings_and_file_identity(tmp_path, manifest):
+    store = ArtifactStore(str(tmp_path / "store"))
+    dataset_ref = load_stage(store, str(manifest))
+    ref = audio_signal_stage(store, dataset_ref, vad="webrtc")
+    assert audio_signal_stage(store, dataset_ref, vad="webrtc", shard_rows=3, batch_size=2) == ref  # layout only
+    assert audio_signal_stage(store, dataset_ref, vad="webrtc", clip_level=0.9).key != ref.key
+    clip = manifest.parent / "clips" / "3.flac"
+    clip.write_bytes((manifest.parent / "clips" / "0.flac").read_bytes())  # replaced at the same path
+    os.utime(clip, ns=(1, 1))
+    changed = audio_signal_stage(store, dataset_ref, vad="webrtc")
+    assert changed.key != ref.key and changed.stage == AUDIO_SIGNAL.name
+
+
+def test_bad_audio_stops_naming_the_row_or_is_kept_as_nan(tmp_path, manifest):
+    store = ArtifactStore(str(tmp_path / "store"))
+    (manifest.parent / "clips" / "9.flac").unlink()
+    dataset_ref = load_stage(store, str(manifest))
+    done = []
+    with pytest.raises(AudioDecodeError, match=r"row 9: audio file '.*9.flac' does not exist"):
+        audio_signal_stage(store, dataset_ref, vad="webrtc", shard_rows=4, on_shard=lambda i, a, b: done.append(i))
+    assert done == [0, 1]  # the shards before the bad row are committed and will be reused
+    ref = audio_signal_stage(store, dataset_ref, vad="webrtc", on_error="nan")
+    signal = store.read_table(ref)
+    assert signal.column("audio_error").to_pylist() == [None] * 9 + ["missing_file"]
+    assert np.isnan(signal.column("duration").to_numpy()[9])
+
+
+def test_default_speech_rule_drops_the_degraded_clips(tmp_path):
+    store = ArtifactStore(str(tmp_path / "store"))
+    dataset_ref = load_stage(store, "spoken_digits", split="train")
+    scored = attach_scores(store, dataset_ref, [audio_stage(store, dataset_ref, shard_rows=128)])
+    kept = set(RangesPruner().fit_indices(scored).tolist())
+    kinds = np.asarray(scored["degradation"])
+    share_kept = {kind: np.mean([i in kept for i in np.flatnonzero(kinds == kind)]) for kind in set(kinds)}
+    assert share_kept["clean"] >= 0.85, share_kept
+    for kind in ("noise", "clipping", "silence", "transcript_swap"):
+        assert share_kept[kind] <= 0.1, share_kept
