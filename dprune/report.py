@@ -20,9 +20,9 @@ from typing import Any, Sequence
 import numpy as np
 from datasets import Dataset
 
-from dprune.core.outputs import OutputFiles
 from dprune.audio.decode import AudioDecodeError, preview_bytes
 from dprune.core.base import column_to_numpy
+from dprune.core.outputs import OutputFiles
 from dprune.data.audio import find_audio_column, refs_from_arrow
 from dprune.evaluation.noise import FLIPPED_COLUMN
 
