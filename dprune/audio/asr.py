@@ -39,7 +39,7 @@ import multiprocessing
 
 import numpy as np
 
-from dprune.core.fingerprint import directory_fingerprint, hash_text
+from dprune.core.fingerprint import canonical_json, directory_fingerprint, hash_text
 from dprune.core.parallel import default_start_method
 
 __all__ = ["DEFAULT_OPTIONS", "PocketSphinxRecognizer", "SAMPLE_RATE", "to_int16", "transcribe"]
@@ -132,7 +132,15 @@ class PocketSphinxRecognizer:
 
     # ------------------------------------------------------------------ decoding
     def decoder(self) -> Any:
-        """A new PocketSphinx ``Decoder`` with these settings (and the phrase grammar, if any)."""
+        """A PocketSphinx ``Decoder`` with these settings (and the phrase grammar, if any).
+
+        Decoders are built once per process and settings (loading the model takes about
+        a second) and shared; :meth:`recognize` resets one before every clip.
+        """
+        return _decoder(canonical_json({"phrases": self.phrases, "settings": self.settings()}), self)
+
+    def build_decoder(self) -> Any:
+        """A new PocketSphinx ``Decoder`` (prefer :meth:`decoder`, which reuses one)."""
         pocketsphinx = _pocketsphinx()
         decoder = pocketsphinx.Decoder(**self.settings())
         if self.phrases is not None:
@@ -151,6 +159,7 @@ class PocketSphinxRecognizer:
         """Transcribe one clip of 16 kHz int16 samples with ``decoder`` (from :meth:`decoder`)."""
         if samples.size == 0:
             return ""
+        decoder.reinit_feat()  # the front end (noise tracker, CMN) would otherwise carry state from clip to clip
         decoder.start_utt()
         decoder.process_raw(samples.tobytes(), no_search=False, full_utt=True)
         decoder.end_utt()
@@ -158,6 +167,19 @@ class PocketSphinxRecognizer:
         if hypothesis is None:
             return ""
         return " ".join(w for w in map(_plain_word, hypothesis.hypstr.split()) if w)
+
+
+_DECODERS: dict[str, Any] = {}
+
+
+def _decoder(key: str, recognizer: PocketSphinxRecognizer) -> Any:
+    """The process's decoder for settings ``key`` (the two most recent settings are kept)."""
+    if key not in _DECODERS:
+        decoder = recognizer.build_decoder()
+        while len(_DECODERS) >= 2:
+            _DECODERS.pop(next(iter(_DECODERS)))
+        _DECODERS[key] = decoder
+    return _DECODERS[key]
 
 
 def _distribution_version() -> str:
