@@ -28,14 +28,13 @@ package version, a hash of the model files' bytes, the phrases and the options.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Mapping, Sequence
-
-import multiprocessing
 
 import numpy as np
 
@@ -50,7 +49,9 @@ SAMPLE_RATE = 16_000
 #: PocketSphinx settings used unless overridden: the library's defaults, with logging off.
 DEFAULT_OPTIONS: dict[str, Any] = {"loglevel": "FATAL"}
 
-_INSTALL_HINT = "Please install `pocketsphinx` to transcribe audio: pip install 'dprune[audio]' (or pip install pocketsphinx)."
+_INSTALL_HINT = (
+    "Please install `pocketsphinx` to transcribe audio: pip install 'dprune[audio]' (or pip install pocketsphinx)."
+)
 _WORD = re.compile(r"^[^\s|()\[\]<>*+;=/\\]+$")
 
 
@@ -105,7 +106,9 @@ class PocketSphinxRecognizer:
                 )
             object.__setattr__(self, "phrases", unique)
         if not isinstance(self.options, Mapping):
-            raise TypeError(f"The 'options' parameter of PocketSphinxRecognizer must be a mapping. Got {self.options!r}.")
+            raise TypeError(
+                f"The 'options' parameter of PocketSphinxRecognizer must be a mapping. Got {self.options!r} instead."
+            )
         object.__setattr__(self, "options", dict(self.options))
 
     # ------------------------------------------------------------------ identity
@@ -117,10 +120,8 @@ class PocketSphinxRecognizer:
         """Content identity for cache keys: version, model bytes hash, phrases and settings."""
         pocketsphinx = _pocketsphinx()
         model_dir = os.path.join(pocketsphinx.get_model_path(), "en-us")
-        stamp = tuple(
-            (name, st.st_size, st.st_mtime_ns)
-            for name, st in sorted((n, os.stat(os.path.join(r, n))) for r, _, files in os.walk(model_dir) for n in files)
-        )
+        files = sorted(os.path.join(root, name) for root, _, names in os.walk(model_dir) for name in names)
+        stamp = tuple((path, os.stat(path).st_size, os.stat(path).st_mtime_ns) for path in files)
         settings = {k: v for k, v in self.settings().items() if k != "loglevel"}
         return {
             "engine": "pocketsphinx",

@@ -49,14 +49,15 @@ SAMPLE_RATE = 16_000
 #: Every setting of the recipe; part of the embeddings' cache key.
 RECIPE: dict[str, Any] = {
     "name": "mfcc_stats", "version": 1, "sample_rate": SAMPLE_RATE, "pre_emphasis": 0.97, "frame": 400, "hop": 160,
-    "n_fft": 512, "n_mels": 40, "fmin": 60.0, "fmax": 7600.0, "n_mfcc": 20, "region_tail": 0.005, "floor_db": 50.0, "segments": 5,
-    "trajectory_coefficients": 12,
+    "n_fft": 512, "n_mels": 40, "fmin": 60.0, "fmax": 7600.0, "n_mfcc": 20, "region_tail": 0.005, "floor_db": 50.0,
+    "segments": 5, "trajectory_coefficients": 12,
+    # Fixed block scales: each block gets a comparable spread on speech, so no block dominates a cosine.
+    "block_scales": {"mean": 0.25, "std": 0.5, "delta": 1.0, "trajectory": 0.5, "speaking_time": 4.0},
 }
 _N = RECIPE["n_mfcc"] - 1
 _T = RECIPE["trajectory_coefficients"]
 EMBEDDING_DIM = 3 * _N + RECIPE["segments"] * _T + 1
-# Fixed block scales: brings each block to a comparable spread on speech (so no block dominates a cosine).
-_SCALE_MEAN, _SCALE_STD, _SCALE_DELTA, _SCALE_TRAJ, _SCALE_DURATION = 0.25, 0.5, 1.0, 0.5, 4.0
+_SCALE_MEAN, _SCALE_STD, _SCALE_DELTA, _SCALE_TRAJ, _SCALE_DURATION = RECIPE["block_scales"].values()
 
 
 def mel_filterbank(n_mels: int = 40, n_fft: int = 512, sample_rate: int = SAMPLE_RATE,
@@ -173,7 +174,9 @@ def audio_embeddings(
                 "mono samples. Decode with dprune.audio.decode.decode_refs (it mixes to mono)."
             )
         if not np.all(np.isfinite(array)):
-            raise ValueError(f"audio_embeddings: clip {i} contains NaN or infinite samples; fix or drop the clip first.")
+            raise ValueError(
+                f"audio_embeddings: clip {i} contains NaN or infinite samples; fix or drop the clip first."
+            )
         arrays.append(array.astype(np.float32, copy=False))
     out = np.zeros((len(arrays), EMBEDDING_DIM), dtype=np.float32)
     frame, hop = RECIPE["frame"], RECIPE["hop"]

@@ -78,7 +78,9 @@ def error_rates(
     import jiwer
 
     if metric not in METRICS:
-        raise ValueError(f"The 'metric' parameter of error_rates must be one of {list(METRICS)}. Got {metric!r} instead.")
+        raise ValueError(
+            f"The 'metric' parameter of error_rates must be one of {list(METRICS)}. Got {metric!r} instead."
+        )
     if len(references) != len(hypotheses):
         raise ValueError(
             f"error_rates got {len(references)} references but {len(hypotheses)} hypotheses; "

@@ -85,7 +85,9 @@ class TranscribeBatch:
         decoded = decode_refs(refs, on_error=self.on_error, rows=range(start, start + table.num_rows))
         texts = [None if clip is None else self.recognizer.recognize(self.decoder, to_int16(clip, row))
                  for row, clip in zip(range(start, start + table.num_rows), decoded.audio)]
-        return pa.table({TRANSCRIPT: pa.array(texts, pa.string()), "audio_error": pa.array(decoded.reason, pa.string())})
+        return pa.table({
+            TRANSCRIPT: pa.array(texts, pa.string()), "audio_error": pa.array(decoded.reason, pa.string()),
+        })
 
 
 _NORMALIZER = Predicate(

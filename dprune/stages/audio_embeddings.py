@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-import numpy as np
 import pyarrow as pa
 
 from dprune.audio.decode import decode_refs
