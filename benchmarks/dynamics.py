@@ -177,7 +177,8 @@ def instrument_callback() -> list[float]:
     """
     import time as _time
 
-    from dprune.dynamics import callback as callbacks
+    from dprune.dynamics import indexing
+    from dprune.dynamics.callback import ForgettingCallback
 
     added = [0.0]
 
@@ -191,12 +192,11 @@ def instrument_callback() -> list[float]:
 
         return wrapper
 
-    cls = callbacks.ForgettingCallback
     for name in ("_record", "_flush", "_complete_epoch", "_begin_dataset"):
-        setattr(cls, name, timed(getattr(cls, name)))
-    callbacks._with_index = timed(callbacks._with_index)
+        setattr(ForgettingCallback, name, timed(getattr(ForgettingCallback, name)))
+    indexing.with_index = timed(indexing.with_index)
 
-    original_call = callbacks._IndexCollator.__call__
+    original_call = indexing.IndexCollator.__call__
 
     def collator_call(self, features):
         start = _time.perf_counter()
@@ -217,7 +217,7 @@ def instrument_callback() -> list[float]:
             self.collator = inner
             added[0] += _time.perf_counter() - start - spent[0]
 
-    callbacks._IndexCollator.__call__ = collator_call
+    indexing.IndexCollator.__call__ = collator_call
     return added
 
 

@@ -21,8 +21,8 @@ import numpy as np
 from datasets import Dataset
 
 from dprune.audio.decode import AudioDecodeError, preview_bytes
-from dprune.core.base import column_to_numpy
 from dprune.core.outputs import OutputFiles
+from dprune.core.base import column_to_numpy
 from dprune.data.audio import find_audio_column, refs_from_arrow
 from dprune.evaluation.noise import FLIPPED_COLUMN
 
@@ -35,6 +35,8 @@ DATA_MAP_COLUMNS = {
 EXAMPLES_PER_TABLE = 5
 #: Summary keys of the retention groups and their names in tables and figures.
 RETENTION_GROUPS = (("by_class", "class"), ("by_cluster", "cluster"), ("by_flipped", "flipped label"))
+#: Fixed margins of the 6 x 3.2 in score histograms (room for a title, a label and 7-digit counts).
+HISTOGRAM_MARGINS = {"left": 0.13, "right": 0.97, "bottom": 0.16, "top": 0.89}
 
 
 def _float_columns(dataset: Dataset, exclude: Sequence[str]) -> list[str]:
@@ -150,8 +152,11 @@ def write_report(
         finite = np.isfinite(values)
         fig, ax = plt.subplots(figsize=(6, 3.2))
         bins = np.histogram_bin_edges(values[finite], bins=40) if finite.any() else 10
-        ax.hist(values[finite & kept_mask], bins=bins, alpha=0.7, label="kept", color="tab:green")
-        ax.hist(values[finite & ~kept_mask], bins=bins, alpha=0.6, label="dropped", color="tab:red")
+        # one filled outline per histogram, not one rectangle per bin: the same picture, drawn faster
+        ax.hist(values[finite & kept_mask], bins=bins, alpha=0.7, label="kept", color="tab:green",
+                histtype="stepfilled")
+        ax.hist(values[finite & ~kept_mask], bins=bins, alpha=0.6, label="dropped", color="tab:red",
+                histtype="stepfilled")
         entry = summary["scores"][column]
         for edge in {entry["kept_min"], entry["kept_max"]} - {None}:
             ax.axvline(edge, color="black", linestyle="--", linewidth=1)
@@ -159,7 +164,8 @@ def write_report(
         ax.set_ylabel("rows")
         ax.legend()
         ax.set_title(f"{column}: kept vs dropped (dashed: kept range)")
-        figures.append(_save(fig, output / f"hist_{column}.png", plt))
+        fig.subplots_adjust(**HISTOGRAM_MARGINS)
+        figures.append(_save(fig, output / f"hist_{column}.png", plt, tight=False))
 
     data_map = {
         role: next((c for c in names if c in scored.column_names), None) for role, names in DATA_MAP_COLUMNS.items()
@@ -194,8 +200,9 @@ def write_report(
     return ReportPaths(page, tuple(figures))
 
 
-def _save(fig, path: Path, plt) -> Path:
-    fig.tight_layout()
+def _save(fig, path: Path, plt, *, tight: bool = True) -> Path:
+    if tight:  # measuring the labels costs about a third of a figure's drawing time
+        fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path

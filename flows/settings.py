@@ -211,8 +211,8 @@ def common_params(args: argparse.Namespace) -> dict[str, Any]:
         flags["label_column"] = None
         params["label_column"] = None
     params.update({k: v for k, v in flags.items() if v is not None})
-    if str(params.get("label_column")).lower() == "none":
-        params["label_column"] = None
+    if isinstance(params.get("label_column"), str) and params["label_column"].lower() == "none":
+        params["label_column"] = None  # from --config; an absent key keeps the flow's default ("label")
     return params
 
 

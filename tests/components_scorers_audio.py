@@ -63,6 +63,7 @@ _COMMON_BAD = [
     ({"num_proc": 0}, "num_proc"),
     ({"on_error": "skip"}, "on_error"),
     ({"audio_column": 3}, "audio_column"),
+    ({"score_column": ""}, "score_column"),
 ]
 SCORER_BAD_PARAMS = {
     "duration": _COMMON_BAD,

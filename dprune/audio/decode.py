@@ -31,7 +31,6 @@ __all__ = [
     "decode_native",
     "decode_refs",
     "resample",
-    "describe",
     "preview_bytes",
 ]
 
@@ -73,9 +72,9 @@ class AudioRef:
 
     def name(self) -> str:
         """A short description of the source for error messages."""
-        if self.path:
+        if self.data is None:
             return repr(self.path)
-        return f"<{len(self.data or b'')} bytes>"
+        return f"{self.path!r} (<{len(self.data)} bytes>)" if self.path else f"<{len(self.data)} bytes>"
 
 
 @dataclass
@@ -99,24 +98,6 @@ def _source(ref: AudioRef) -> Any:
     if ref.data is not None:
         return io.BytesIO(ref.data)
     return ref.path
-
-
-def describe(ref: AudioRef) -> tuple[int, float, int]:
-    """Read a file's header only: ``(sample_rate, duration_seconds, channels)``.
-
-    Raises
-    ------
-    AudioDecodeError
-        If the file is missing or libsndfile cannot read its header.
-    """
-    import soundfile as sf
-
-    _check_exists(ref, None)
-    try:
-        info = sf.info(_source(ref))
-    except (sf.LibsndfileError, RuntimeError, TypeError) as e:
-        raise AudioDecodeError(f"audio {ref.name()} is unreadable: {e}", "unreadable") from e
-    return int(info.samplerate), float(info.frames) / float(info.samplerate), int(info.channels)
 
 
 def _check_exists(ref: AudioRef, row: int | None) -> None:

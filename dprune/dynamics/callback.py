@@ -33,97 +33,33 @@ callback wraps three methods of that one ``Trainer`` instance:
 over the training set at the end of every epoch (much slower; model in eval
 mode).
 
-The records are available as a :class:`~dprune.dynamics.records.Dynamics` from
-:attr:`ForgettingCallback.dynamics`. Distributed (multi-process) training is not
+The index plumbing lives in :mod:`dprune.dynamics.indexing`, the buffered records and
+their checkpoint file in :mod:`dprune.dynamics.buffer`; this module wires them into the
+``Trainer`` and keeps the original dPrune API (``learning_events``,
+``calculate_forgetting_scores``). The records are available as a
+:class:`~dprune.dynamics.records.Dynamics` from :attr:`ForgettingCallback.dynamics`. Distributed (multi-process) training is not
 supported: each process would only see its own share of the examples.
 """
 
 from __future__ import annotations
 
-import copy
-import json
 import math
 import os
 import warnings
-from collections.abc import Mapping
 from typing import Any, Callable
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from transformers import TrainerCallback
 
-from dprune.dynamics.records import Dynamics, records_table, batch_dynamics, dynamics_schema
 from dprune.data.labels import LabelMapping
+from dprune.dynamics.buffer import CHECKPOINT_RECORDS, RecordBuffer
+from dprune.dynamics.indexing import INDEX_COLUMN, indexed_train_dataloader, logits_of, pop_index
+from dprune.dynamics.records import Dynamics, batch_dynamics
 
 __all__ = ["ForgettingCallback", "INDEX_COLUMN", "CHECKPOINT_RECORDS"]
 
-#: Column carrying each example's position through the training dataloader.
-INDEX_COLUMN = "_dprune_index"
-#: File written into every checkpoint folder with the records so far.
-CHECKPOINT_RECORDS = "dprune_dynamics.parquet"
 MODES = ("forward", "predict")
-
-
-class _IndexCollator:
-    """Collator wrapper: takes :data:`INDEX_COLUMN` out of the features, puts it in the batch."""
-
-    def __init__(self, collator: Callable):
-        self.collator = collator
-
-    def __call__(self, features):
-        if features and isinstance(features[0], Mapping) and INDEX_COLUMN in features[0]:
-            import torch
-
-            index = [int(f[INDEX_COLUMN]) for f in features]
-            features = [{k: v for k, v in f.items() if k != INDEX_COLUMN} for f in features]
-            batch = self.collator(features)
-            batch[INDEX_COLUMN] = torch.as_tensor(index, dtype=torch.long)
-            return batch
-        return self.collator(features)
-
-
-class _IndexedDataset:
-    """Map-style dataset wrapper adding :data:`INDEX_COLUMN` to each (dict) item."""
-
-    def __init__(self, dataset):
-        self.dataset = dataset
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def __getitem__(self, i):
-        item = self.dataset[i]
-        if not isinstance(item, Mapping):
-            raise TypeError(
-                "ForgettingCallback needs dataset items that are dicts (feature name -> value); got "
-                f"{type(item).__name__}. Use a datasets.Dataset or a dataset returning dicts."
-            )
-        return {**item, INDEX_COLUMN: int(i)}
-
-
-def _with_index(dataset):
-    import datasets
-    import torch.utils.data as tud
-
-    if isinstance(dataset, datasets.Dataset):
-        if INDEX_COLUMN in dataset.column_names:
-            dataset = dataset.remove_columns(INDEX_COLUMN)
-        quiet = datasets.is_progress_bar_enabled()
-        if quiet:  # adding a column to a shuffled/selected view flattens it, with a progress bar
-            datasets.disable_progress_bars()
-        try:
-            return dataset.add_column(INDEX_COLUMN, np.arange(len(dataset), dtype=np.int64))
-        finally:
-            if quiet:
-                datasets.enable_progress_bars()
-    if isinstance(dataset, (tud.IterableDataset, datasets.IterableDataset)) or not hasattr(dataset, "__len__"):
-        raise TypeError(
-            "ForgettingCallback needs a map-style training dataset (with __len__ and __getitem__) so every "
-            f"example has a position; got {type(dataset).__name__}. Use a datasets.Dataset, or "
-            "ForgettingCallback(mode='predict')."
-        )
-    return _IndexedDataset(dataset)
 
 
 class ForgettingCallback(TrainerCallback):
@@ -176,6 +112,7 @@ class ForgettingCallback(TrainerCallback):
         self._originals: dict[str, Callable] = {}
         self._resume_path: str | None = None
         self._active = False
+        self._seed_used: int | None = None
         self._reset_records()
         self._ids: np.ndarray | None = None
         self._id_column_used: str | None = None
@@ -243,34 +180,16 @@ class ForgettingCallback(TrainerCallback):
         return self._originals["train"](resume_from_checkpoint, *args, **kwargs)
 
     def _get_train_dataloader(self):
-        trainer = self._trainer
-        original_dataset, original_collator = trainer.train_dataset, trainer.data_collator
-        self._begin_dataset(original_dataset)
-        if original_dataset is None:
-            return self._originals["get_train_dataloader"]()
-        # remove_unused_columns keeps only the model's forward arguments: add the index column to
-        # that list for this dataloader (a new list, since a lazy column-removing collator keeps it).
-        signature = None
-        if trainer.args.remove_unused_columns and hasattr(trainer, "_set_signature_columns_if_needed"):
-            trainer._set_signature_columns_if_needed()
-            signature = getattr(trainer, "_signature_columns", None)
-            if isinstance(signature, list):
-                trainer._signature_columns = [*signature, INDEX_COLUMN]
-        trainer.train_dataset = _with_index(original_dataset)
-        trainer.data_collator = _IndexCollator(original_collator)
-        try:
-            return self._originals["get_train_dataloader"]()
-        finally:
-            trainer.train_dataset, trainer.data_collator = original_dataset, original_collator
-            if isinstance(signature, list):
-                trainer._signature_columns = signature
+        build = self._originals["get_train_dataloader"]
+        dataset = self._trainer.train_dataset
+        self._begin_dataset(dataset)
+        if dataset is None:
+            return build()
+        return indexed_train_dataloader(self._trainer, build)
 
     def _compute_loss(self, model, inputs, *args, **kwargs):
         original = self._originals["compute_loss"]
-        index = None
-        if isinstance(inputs, Mapping) and INDEX_COLUMN in inputs:
-            inputs = copy.copy(inputs)
-            index = inputs.pop(INDEX_COLUMN)
+        inputs, index = pop_index(inputs)
         recording = self._active and getattr(model, "training", False)
         if index is None or not recording:
             if recording:
@@ -283,7 +202,7 @@ class ForgettingCallback(TrainerCallback):
         return_outputs = kwargs.pop("return_outputs", args[0] if args else False)
         labels = self._batch_labels(inputs)
         loss, outputs = original(model, inputs, True, *args[1:], **kwargs)
-        self._record(index, labels, _logits_of(outputs))
+        self._record(index, labels, logits_of(outputs))
         return (loss, outputs) if return_outputs else loss
 
     def _batch_labels(self, inputs):
@@ -308,7 +227,7 @@ class ForgettingCallback(TrainerCallback):
         self._num_labels = int(logits.shape[-1])
         step = int(self._trainer.state.global_step)
         epoch = self._epoch if self._epoch is not None else 0
-        self._pending.append((epoch, step, index.detach(), labels.detach(), stats))
+        self._records.add(epoch, step, index, labels, stats)
 
     # ------------------------------------------------------------------ events
     def on_train_begin(self, args, state, control, **kwargs):
@@ -329,10 +248,10 @@ class ForgettingCallback(TrainerCallback):
         self._seed_used = int(self.seed if self.seed is not None else args.seed)
         self._reset_records()
         if state.global_step > 0:
-            self._load_checkpoint_records(args, state)
+            self._restore_checkpoint_records(args, state)
             self._next_epoch = int(math.floor(state.epoch + 1e-9))
-            for epoch in sorted({int(e) for chunk in self._chunks for e in np.unique(chunk["epoch"])}):
-                if epoch < self._next_epoch and epoch not in self._completed_epochs:
+            for epoch in self._records.recorded_epochs():
+                if epoch < self._next_epoch and epoch not in self._records.completed_epochs:
                     self._complete_epoch(epoch)
         return control
 
@@ -355,15 +274,7 @@ class ForgettingCallback(TrainerCallback):
         self._flush()
         folder = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
         if os.path.isdir(folder):
-            table = self._table().replace_schema_metadata(
-                {b"dprune.callback": json.dumps(self._state_meta()).encode()}
-            )
-            import pyarrow.parquet as pq
-
-            path = os.path.join(folder, CHECKPOINT_RECORDS)
-            tmp = f"{path}.tmp-{os.getpid()}"
-            pq.write_table(table, tmp)
-            os.replace(tmp, path)
+            self._records.save(folder, self._state_meta())
         return control
 
     def on_train_end(self, args, state, control, **kwargs):
@@ -373,9 +284,7 @@ class ForgettingCallback(TrainerCallback):
 
     # ------------------------------------------------------------------ bookkeeping
     def _reset_records(self) -> None:
-        self._chunks: list[dict[str, np.ndarray]] = []
-        self._pending: list = []
-        self._completed_epochs: set[int] = set()
+        self._records = RecordBuffer()
         self._epoch: int | None = None
         self._next_epoch = 0
         self._num_labels: int | None = getattr(self, "_num_labels", None)
@@ -420,75 +329,26 @@ class ForgettingCallback(TrainerCallback):
         encode_labels(array, column, num_labels=num_labels, ids=self._ids, owner="ForgettingCallback")
 
     def _flush(self) -> None:
-        if not self._pending:
-            return
-        import torch
-
-        pending, self._pending = self._pending, []
-        epochs = np.concatenate([np.full(len(p[2]), p[0], dtype=np.int64) for p in pending])
-        steps = np.concatenate([np.full(len(p[2]), p[1], dtype=np.int64) for p in pending])
-        positions = torch.cat([p[2].reshape(-1) for p in pending]).cpu().numpy().astype(np.int64)
-        chunk = {
-            "seed": np.full(len(positions), self._seed_used, dtype=np.int64),
-            "epoch": epochs,
-            "step": steps,
-            "position": positions,
-            "row_id": self._ids[positions] if self._ids is not None else positions,
-            "label": torch.cat([p[3].reshape(-1) for p in pending]).cpu().numpy(),
-        }
-        for field in ("pred", "correct", "prob", "margin", "loss", "el2n"):
-            chunk[field] = torch.cat([p[4][field] for p in pending]).cpu().numpy()
-        self._chunks.append(chunk)
+        self._records.flush(self._seed_used, self._ids)
 
     def _complete_epoch(self, epoch: int) -> None:
-        self._completed_epochs.add(epoch)
+        self._records.completed_epochs.add(epoch)
         if self.epoch_sink is not None:
-            table = self._table()
-            self.epoch_sink(epoch, table.filter(pc.equal(table["epoch"], epoch)))
-
-    def _table(self) -> pa.Table:
-        if not self._chunks:
-            return dynamics_schema().empty_table()
-        merged = {k: np.concatenate([c[k] for c in self._chunks]) for k in self._chunks[0]}
-        return records_table(merged)
+            self.epoch_sink(epoch, self._records.epoch_table(epoch))
 
     def _state_meta(self) -> dict:
         return {
-            "completed_epochs": sorted(self._completed_epochs),
-            "seed": getattr(self, "_seed_used", None),
+            "seed": self._seed_used,
             "num_labels": self._num_labels,
             "id_column": self._id_column_used,
             "n_examples": self._n_examples,
             "label_mapping": self._label_mapping,
         }
 
-    def _load_checkpoint_records(self, args, state) -> None:
-        import pyarrow.parquet as pq
-
+    def _restore_checkpoint_records(self, args, state) -> None:
         default = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
-        candidates = [p for p in (self._resume_path, default) if p]
-        for folder in candidates:
-            path = os.path.join(folder, CHECKPOINT_RECORDS)
-            if os.path.isfile(path):
-                table = pq.read_table(path)
-                meta = json.loads((table.schema.metadata or {}).get(b"dprune.callback", b"{}"))
-                steps = table["step"].to_numpy()
-                if steps.size and steps.max() >= state.global_step:
-                    raise RuntimeError(
-                        f"The dynamics saved in {folder} have presentations from step {int(steps.max())} but the "
-                        f"checkpoint is at step {state.global_step}; the checkpoint folder is inconsistent."
-                    )
-                if table.num_rows:
-                    self._chunks = [{name: table[name].to_numpy(zero_copy_only=False) for name in table.column_names}]
-                self._completed_epochs = set(int(e) for e in meta.get("completed_epochs", []))
-                self._num_labels = meta.get("num_labels") or self._num_labels
-                return
-        raise RuntimeError(
-            f"Training resumes from step {state.global_step}, but no {CHECKPOINT_RECORDS} was found in "
-            f"{candidates}: the checkpoint was written without ForgettingCallback, so the dynamics of the first "
-            f"{state.global_step} steps are lost. Resume from a checkpoint written with the callback attached, "
-            "or train from scratch."
-        )
+        meta = self._records.restore([self._resume_path, default], state.global_step)
+        self._num_labels = meta.get("num_labels") or self._num_labels
 
     def _predict_pass(self, state) -> None:
         import torch
@@ -508,7 +368,7 @@ class ForgettingCallback(TrainerCallback):
     def dynamics(self) -> Dynamics:
         """The recorded dynamics; raises a clear error when nothing was recorded."""
         self._flush()
-        if not self._chunks:
+        if not self._records.chunks:
             raise RuntimeError(
                 "ForgettingCallback has recorded nothing: attach it to a Trainer (callback.trainer = trainer, "
                 "before trainer.train()) and train for at least one step before scoring."
@@ -520,14 +380,14 @@ class ForgettingCallback(TrainerCallback):
             "label_mapping": self._label_mapping,
             "id_column": self._id_column_used,
             "n_examples": self._n_examples,
-            "seeds": [getattr(self, "_seed_used", None)],
+            "seeds": [self._seed_used],
         }
-        return Dynamics(self._table(), meta)
+        return Dynamics(self._records.table(), meta)
 
     @property
     def has_records(self) -> bool:
         """True once at least one presentation was recorded."""
-        return bool(self._chunks or self._pending)
+        return self._records.presentations > 0
 
     @property
     def learning_events(self) -> dict[int, list[int]]:
@@ -568,22 +428,10 @@ class ForgettingCallback(TrainerCallback):
         state = dict(self.__dict__)
         state["_trainer"] = None
         state["_originals"] = {}
-        state["_pending"] = []
         state["_active"] = False
         state["epoch_sink"] = None
         return state
 
     def __repr__(self) -> str:
-        recorded = sum(len(c["position"]) for c in self._chunks) + sum(len(p[2]) for p in self._pending)
-        return f"ForgettingCallback(mode={self.mode!r}, presentations={recorded})"
+        return f"ForgettingCallback(mode={self.mode!r}, presentations={self._records.presentations})"
 
-
-def _logits_of(outputs) -> Any:
-    if isinstance(outputs, Mapping):
-        if "logits" in outputs:
-            return outputs["logits"]
-        values = [v for k, v in outputs.items() if k != "loss"]
-        return values[0] if values else None
-    if isinstance(outputs, (tuple, list)):
-        return outputs[1] if len(outputs) > 1 else outputs[0]
-    return outputs

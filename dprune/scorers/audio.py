@@ -23,7 +23,7 @@ from dprune.audio.vad import VAD_NAMES, make_vad
 from dprune.audio.decode import ON_ERROR
 from dprune.core.base import Scorer
 from dprune.core.parallel import map_batches
-from dprune.core.params import InstanceOf, Interval, Options
+from dprune.core.params import NON_EMPTY_STR, InstanceOf, Interval, Options
 from dprune.core.registry import register_scorer
 from dprune.data.audio import refs_from_arrow, to_audio_references
 
@@ -90,11 +90,11 @@ def audio_view(dataset: Dataset, audio_column: str, text_column: str | None = No
 
 
 _BASE_CONSTRAINTS = {
-    "audio_column": [InstanceOf(str)],
+    "audio_column": [NON_EMPTY_STR],
     "on_error": [Options(ON_ERROR)],
     "batch_size": [Interval(int, 1, None)],
     "num_proc": [Interval(int, 1, None)],
-    "score_column": [InstanceOf(str)],
+    "score_column": [NON_EMPTY_STR],
 }
 _VAD_CONSTRAINTS = {**_BASE_CONSTRAINTS, "vad": [Options(VAD_NAMES)]}
 
@@ -277,7 +277,7 @@ class SpeakingRateScorer(VADScorer):
     """
 
     feature = "speaking_rate"
-    _parameter_constraints = {**_VAD_CONSTRAINTS, "text_column": [InstanceOf(str)], "deviation": [InstanceOf(bool)]}
+    _parameter_constraints = {**_VAD_CONSTRAINTS, "text_column": [NON_EMPTY_STR], "deviation": [InstanceOf(bool)]}
 
     def __init__(self, text_column: str = "text", deviation: bool = True, vad: str = "silero",
                  audio_column: str = "audio", on_error: str = "raise", batch_size: int = 64, num_proc: int = 1,

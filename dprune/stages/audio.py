@@ -12,7 +12,8 @@ dataset's own content key).
 :func:`audio_stage` turns it into a scores artifact: ``duration``, ``speech_ratio``,
 ``snr``, ``clipping_ratio``, ``loudness`` and ``speaking_rate`` -- the last one as the
 deviation ``|ln(rate / median rate)|`` over the whole dataset, the flag for transcripts that
-do not belong to their audio.
+do not belong to their audio -- plus the ``audio_error`` reasons, so the exported dataset says
+why a clip has NaN scores.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def audio_scores(signal: pa.Table) -> dict[str, np.ndarray]:
 
 
 def audio_stage(store: Any, dataset_ref: Any, **options: Any) -> Any:
-    """The audio scores artifact of the dataset: ``row_id`` plus :data:`AUDIO_SCORE_COLUMNS`.
+    """The audio scores artifact of the dataset: ``row_id``, :data:`AUDIO_SCORE_COLUMNS` and ``audio_error``.
 
     ``options`` are :func:`audio_signal_stage` parameters. With ``shards``, compute only those
     shards of the signal stage and return None.
@@ -119,7 +120,8 @@ def audio_stage(store: Any, dataset_ref: Any, **options: Any) -> Any:
 
     def compute() -> pa.Table:
         row_ids = column_to_numpy(store.read(dataset_ref), ROW_ID)
-        return pa.table({ROW_ID: row_ids, **audio_scores(store.read_table(signal_ref))})
+        signal = store.read_table(signal_ref)
+        return pa.table({ROW_ID: row_ids, **audio_scores(signal), "audio_error": signal.column("audio_error")})
 
     key = SCORES.key(config, parents=[dataset_ref.key, signal_ref.key])
     return run_cached(store, SCORES, config, compute, parents=[dataset_ref, signal_ref], key=key,

@@ -38,7 +38,8 @@ def load_stage(
         audio_column=audio_column,
     )
     audio = find_audio_column(dataset)
-    config = {"text_column": text_column, "label_column": label_column if label_column in dataset.column_names else None,
-              "audio_column": audio}
+    config = {"text_column": text_column, "label_column": label_column if label_column in dataset.column_names else None}
+    if audio is not None:  # text datasets keep the keys they had before speech support
+        config["audio_column"] = audio
     return run_cached(store, DATASET, config, lambda: dataset, inputs=[dataset_fingerprint(dataset)],
                       meta={"source": str(source), "split": split, "audio_column": audio})

@@ -96,6 +96,9 @@ def embed_stage(
                                 owner="embed_stage")
     fingerprint = text_fingerprint(dataset, text_column)
     key, config = embedding_key(embedder, fingerprint=fingerprint, dtype=dtype, parents=parents)
+    existing = EMBEDDINGS.lookup(store, key)
+    if existing is not None:  # stored: return before `embedder.dimension` loads the model
+        return None if shards is not None else existing
     dim = embedder.dimension
     schema = pa.schema([(EMBEDDINGS_COLUMN, pa.list_(pa.from_numpy_dtype(np.dtype(dtype)), dim))])
 

@@ -86,6 +86,15 @@ def test_cli_flags_override_config(tmp_path):
     assert "dynamics" not in params and "embedding" not in params
 
 
+def test_cli_keeps_the_default_label_column_unless_told(tmp_path):
+    assert "label_column" not in parse_args([])[0]  # the flow's default "label": dynamics stay on
+    assert parse_args(["--label-column", "none"])[0]["label_column"] is None
+    config = tmp_path / "c.yaml"
+    config.write_text("label_column: none\n")
+    assert parse_args(["--config", str(config)])[0]["label_column"] is None
+    assert parse_args(["--config", str(config), "--label-column", "y"])[0]["label_column"] == "y"
+
+
 @pytest.mark.parametrize("setting, message", [
     ({"clustering": {"num_cluster": 4}}, r"'clustering' parameter of prune has unknown option\(s\) \['num_cluster'\]"),
     ({"perplexity": {"odrer": 3}}, r"'perplexity' parameter of prune has unknown option\(s\) \['odrer'\]"),
