@@ -24,6 +24,7 @@ from dprune.pruners import (
 from dprune.core.registry import PRUNERS, SCORERS, register_pruner, register_scorer
 from dprune.scorers import (
     AUMScorer,
+    CERScorer,
     ClippingRatioScorer,
     DurationScorer,
     LoudnessScorer,
@@ -40,12 +41,14 @@ from dprune.scorers import (
     PerplexityScorer,
     SemanticDuplicateScorer,
     TrainingLossScorer,
+    WERScorer,
 )
 
 __version__ = "0.2.0"
 
 __all__ = [
     "AUMScorer",
+    "CERScorer",
     "ClippingRatioScorer",
     "DurationScorer",
     "LoudnessScorer",
@@ -80,6 +83,7 @@ __all__ = [
     "ThresholdPruner",
     "TopKPruner",
     "TrainingLossScorer",
+    "WERScorer",
     "__version__",
     "register_pruner",
     "register_scorer",

@@ -20,6 +20,7 @@ from dprune.core.fingerprint import compute_key, dataset_fingerprint
 from dprune.core.registry import PRUNERS, SCORERS
 
 import components_pruners
+import components_scorers_asr
 import components_scorers_audio
 import components_scorers_dynamics
 import components_scorers_embedding
@@ -68,12 +69,14 @@ SCORER_FACTORIES: dict[str, Callable[[Context], list]] = {
     **{n: (lambda ctx, f=f: f(ctx.kenlm_model)) for n, f in components_scorers_perplexity.SCORER_FACTORIES.items()},
     **{n: (lambda ctx, f=f: f(ctx.dataset)) for n, f in components_scorers_dynamics.SCORER_FACTORIES.items()},
     **{n: (lambda ctx, f=f: f()) for n, f in components_scorers_audio.SCORER_FACTORIES.items()},
+    **{n: (lambda ctx, f=f: f()) for n, f in components_scorers_asr.SCORER_FACTORIES.items()},
 }
 SCORER_BAD_PARAMS = {
     **components_scorers_embedding.SCORER_BAD_PARAMS,
     **components_scorers_perplexity.SCORER_BAD_PARAMS,
     **components_scorers_dynamics.SCORER_BAD_PARAMS,
     **components_scorers_audio.SCORER_BAD_PARAMS,
+    **components_scorers_asr.SCORER_BAD_PARAMS,
 }
 PRUNER_FACTORIES = {n: (lambda ctx, f=f: f()) for n, f in components_pruners.PRUNER_FACTORIES.items()}
 PRUNER_BAD_PARAMS = components_pruners.PRUNER_BAD_PARAMS

@@ -5,9 +5,11 @@
 * :mod:`~dprune.scorers.perplexity`: :class:`PerplexityScorer` (KenLM);
 * :mod:`~dprune.scorers.cross_entropy`: :class:`CrossEntropyScorer` (loss of a given model);
 * :mod:`~dprune.scorers.dynamics`: scores from training dynamics (forgetting, AUM, EL2N, data maps, loss);
-* :mod:`~dprune.scorers.audio`: speech signal quality (duration, speech ratio, SNR, clipping, loudness, speaking rate).
+* :mod:`~dprune.scorers.audio`: speech signal quality (duration, speech ratio, SNR, clipping, loudness, speaking rate);
+* :mod:`~dprune.scorers.asr`: transcript agreement (:class:`WERScorer`, :class:`CERScorer`, offline ASR).
 """
 
+from dprune.scorers.asr import CERScorer, WERScorer
 from dprune.scorers.audio import (
     ClippingRatioScorer,
     DurationScorer,
@@ -32,6 +34,7 @@ from dprune.scorers.semantic_duplicates import SemanticDuplicateScorer
 
 __all__ = [
     "AUMScorer",
+    "CERScorer",
     "ClippingRatioScorer",
     "DurationScorer",
     "LoudnessScorer",
@@ -48,4 +51,5 @@ __all__ = [
     "PerplexityScorer",
     "SemanticDuplicateScorer",
     "TrainingLossScorer",
+    "WERScorer",
 ]

@@ -14,6 +14,8 @@ The stage graph (:data:`GRAPH` lists each stage's parents)::
                      ├─> kenlm -> LM binary ───> perplexity ──────────────> scores ─┤
                      ├─> score (any registered scorer) ───────────────────> scores ─┤
                      ├─> audio_signal (decode, VAD, SNR, clipping...) ────> scores ─┤
+                     ├─> transcripts (offline ASR) ──> WER / CER ─────────> scores ─┤
+                     ├─> audio_embeddings ──> (as embeddings: clusters, dynamics, duplicates)
                      └─────────────────────────────────────── selection (pruner) ◄──┘
                                                    -> export, report
 
@@ -21,7 +23,9 @@ Every ``scores`` artifact is a table of ``row_id`` plus named float columns, so 
 selection stage joins any of them the same way.
 """
 
+from dprune.stages.asr import TRANSCRIPTS, asr_scores_stage, transcripts_stage
 from dprune.stages.audio import AUDIO_SIGNAL, audio_signal_stage, audio_stage
+from dprune.stages.audio_embeddings import AUDIO_EMBEDDINGS, audio_embeddings_stage
 from dprune.stages.clusters import CLUSTERS, cluster_stage, clusters_stage, read_centroids, read_clusters
 from dprune.stages.dataset import DATASET, load_stage
 from dprune.stages.dynamics import DYNAMICS, dynamics_stage, train_stage
@@ -43,7 +47,9 @@ GRAPH: dict[str, tuple[str, ...]] = {
     PERPLEXITY.name: (DATASET.name, KENLM.name),
     DYNAMICS.name: (DATASET.name, EMBEDDINGS.name),
     AUDIO_SIGNAL.name: (DATASET.name,),
-    SCORES.name: (DATASET.name, CLUSTERS.name, PERPLEXITY.name, AUDIO_SIGNAL.name),
+    TRANSCRIPTS.name: (DATASET.name,),
+    AUDIO_EMBEDDINGS.name: (DATASET.name,),
+    SCORES.name: (DATASET.name, CLUSTERS.name, PERPLEXITY.name, AUDIO_SIGNAL.name, TRANSCRIPTS.name),
     SELECTION.name: (DATASET.name, SCORES.name),
     REPORT.name: (DATASET.name, SCORES.name, SELECTION.name),
 }
@@ -54,4 +60,5 @@ __all__ = [
     "read_centroids", "kenlm_stage", "model_path", "perplexity_scores_stage", "perplexity_stage", "dynamics_stage",
     "train_stage", "score_stage", "score_key", "columns_stage", "attach_scores", "prune_stage", "export_stage",
     "ExportPaths", "report_stage", "publish_report", "PublishedReport", "audio_signal_stage", "audio_stage",
+    "transcripts_stage", "asr_scores_stage", "audio_embeddings_stage",
 ]

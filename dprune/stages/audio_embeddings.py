@@ -1,0 +1,63 @@
+"""Stage ``audio_embeddings``: one vector per clip (:mod:`dprune.audio.features`), sharded and resumable.
+
+The artifact has the shape of the text ``embeddings`` artifact -- one column ``embedding``
+of type ``fixed_size_list<float32>[dim]`` aligned with the dataset's rows, ``meta`` with
+``dim`` -- so :func:`dprune.stages.embeddings.read_embeddings`, the ``clusters`` stage,
+``KMeansCentroidDistanceScorer`` / ``SemanticDuplicateScorer`` (``embeddings=``) and the
+probe dynamics take it unchanged. Its key hashes the recipe (every setting of the
+features), the dataset artifact and the identity of every referenced audio file.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import pyarrow as pa
+
+from dprune.audio.decode import decode_refs
+from dprune.audio.features import EMBEDDING_DIM, RECIPE, audio_embeddings
+from dprune.core.base import require_columns
+from dprune.data.audio import audio_files_identity, refs_from_arrow
+from dprune.stages.runner import Stage, run_sharded
+from dprune.vectors.arrays import EMBEDDINGS_COLUMN, embeddings_to_table
+
+AUDIO_EMBEDDINGS = Stage("audio_embeddings", version=1)
+
+
+class EmbedBatch:
+    """``fn(table, start)``: decode a batch of clips and return their embeddings table."""
+
+    def __init__(self, audio_column: str):
+        self.audio_column = audio_column
+
+    def __call__(self, table: pa.Table, start: int) -> pa.Table:
+        refs = refs_from_arrow(table.column(self.audio_column))
+        clips = decode_refs(refs, rows=range(start, start + table.num_rows)).audio
+        return embeddings_to_table(audio_embeddings(clips).reshape(len(clips), EMBEDDING_DIM))
+
+
+def audio_embeddings_stage(
+    store: Any,
+    dataset_ref: Any,
+    *,
+    audio_column: str = "audio",
+    shard_rows: int = 5000,
+    batch_size: int = 256,
+    num_proc: int = 1,
+    shards: Sequence[int] | None = None,
+    on_shard: Callable[[int, int, int], None] | None = None,
+) -> Any:
+    """Embed every clip of the dataset artifact; a clip that cannot be decoded stops the stage naming its row.
+
+    ``batch_size`` clips are decoded and embedded together (length-bucketed inside the batch).
+    """
+    dataset = store.read(dataset_ref)
+    require_columns(dataset, [audio_column], owner="the audio_embeddings stage")
+    config = {"audio_column": audio_column, "recipe": dict(RECIPE), "dim": EMBEDDING_DIM, "dtype": "float32"}
+    identity = audio_files_identity(dataset.with_format("arrow")[audio_column])
+    schema = pa.schema([(EMBEDDINGS_COLUMN, pa.list_(pa.float32(), EMBEDDING_DIM))])
+    return run_sharded(
+        store, AUDIO_EMBEDDINGS, config, EmbedBatch(audio_column), dataset=dataset, columns=[audio_column],
+        shard_rows=shard_rows, schema=schema, parents=[dataset_ref], inputs=[identity], batch_size=batch_size,
+        num_proc=num_proc, shards=shards, on_shard=on_shard, meta={"dim": EMBEDDING_DIM, "audio_column": audio_column},
+    )
