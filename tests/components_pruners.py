@@ -14,6 +14,7 @@ from dprune.pruners import (
     ClassBalancedPruner,
     CombinedScorePruner,
     CoverageCentricPruner,
+    GopherPruner,
     QuantileBandPruner,
     RandomPruner,
     StratifiedPruner,
@@ -44,6 +45,7 @@ PRUNER_FACTORIES: dict[str, Callable[[], list[Pruner]]] = {
         ThresholdPruner(),
         ThresholdPruner(high=0.0, inclusive="neither"),
     ],
+    "gopher": lambda: [GopherPruner(), GopherPruner(rules={"word_count": (5, None), "top_2gram_chars": (None, 0.2)}, batch_size=5)],
     "quantile_band": lambda: [QuantileBandPruner(band=(0.25, 0.75)), QuantileBandPruner(band="head", order="score")],
     "class_balanced": lambda: [
         ClassBalancedPruner(TopKPruner(k=1), k=0.5),
@@ -61,6 +63,12 @@ PRUNER_FACTORIES: dict[str, Callable[[], list[Pruner]]] = {
 }
 
 PRUNER_BAD_PARAMS: dict[str, list[tuple[dict, str]]] = {
+    "gopher": [
+        ({"rules": {"perplexity": (0, 1)}}, "rules"),
+        ({"rules": {"word_count": (10, 5)}}, "rules"),
+        ({"rules": {}}, "rules"),
+        ({"batch_size": 0}, "batch_size"),
+    ],
     "top_k": [
         ({"k": 1.5}, "k"),
         ({"k": True}, "k"),

@@ -22,6 +22,7 @@ from dprune.core.registry import PRUNERS, SCORERS
 import components_pruners
 import components_scorers_asr
 import components_scorers_audio
+import components_scorers_corpus
 import components_scorers_dynamics
 import components_scorers_embedding
 import components_scorers_perplexity
@@ -66,6 +67,7 @@ class Context:
 
 SCORER_FACTORIES: dict[str, Callable[[Context], list]] = {
     **{n: (lambda ctx, f=f: f()) for n, f in components_scorers_embedding.SCORER_FACTORIES.items()},
+    **{n: (lambda ctx, f=f: f()) for n, f in components_scorers_corpus.SCORER_FACTORIES.items()},
     **{n: (lambda ctx, f=f: f(ctx.kenlm_model)) for n, f in components_scorers_perplexity.SCORER_FACTORIES.items()},
     **{n: (lambda ctx, f=f: f(ctx.dataset)) for n, f in components_scorers_dynamics.SCORER_FACTORIES.items()},
     **{n: (lambda ctx, f=f: f()) for n, f in components_scorers_audio.SCORER_FACTORIES.items()},
@@ -73,6 +75,7 @@ SCORER_FACTORIES: dict[str, Callable[[Context], list]] = {
 }
 SCORER_BAD_PARAMS = {
     **components_scorers_embedding.SCORER_BAD_PARAMS,
+    **components_scorers_corpus.SCORER_BAD_PARAMS,
     **components_scorers_perplexity.SCORER_BAD_PARAMS,
     **components_scorers_dynamics.SCORER_BAD_PARAMS,
     **components_scorers_audio.SCORER_BAD_PARAMS,

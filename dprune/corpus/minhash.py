@@ -24,7 +24,7 @@ The steps, each a function on arrays so that a stage can run them shard by shard
    duplicate. A chain ``a ~ b ~ c`` is one component even when ``a`` and ``c`` are not
    similar themselves (as in datatrove and NeMo Curator).
 
-:func:`near_duplicates` runs the five steps on an in-memory batch.
+:func:`near_duplicates` runs the five steps over a collection, keeping only the signatures in memory.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
 from dprune.corpus.hashing import mix64, ngram_hashes, string_hashes
 from dprune.corpus.tokens import as_string_array, split_words
@@ -44,9 +45,11 @@ __all__ = [
     "VERIFY_MODES",
     "candidate_pairs",
     "components",
+    "document_signatures",
     "lsh_parameters",
     "minhash_signatures",
     "near_duplicates",
+    "pair_jaccard",
     "shingle_hashes",
     "shingle_jaccard",
     "signature_similarity",
@@ -268,6 +271,35 @@ class NearDuplicates:
         return self.representative != np.arange(self.representative.size)
 
 
+def document_signatures(
+    texts,
+    *,
+    unit: str = "word",
+    ngram: int = 5,
+    num_perm: int = 128,
+    seed: int = 0,
+    normalizer: NormalizerSpec = None,
+    backend: str = "numpy",
+) -> np.ndarray:
+    """Signatures of a batch of documents: :func:`shingle_hashes` then :func:`minhash_signatures`."""
+    hashes, offsets = shingle_hashes(texts, unit=unit, ngram=ngram, normalizer=normalizer)
+    return minhash_signatures(hashes, offsets, num_perm=num_perm, seed=seed, backend=backend)
+
+
+def pair_jaccard(
+    pairs: np.ndarray, rows: np.ndarray, texts, *, unit: str = "word", ngram: int = 5, normalizer: NormalizerSpec = None
+) -> np.ndarray:
+    """Exact shingle Jaccard of ``pairs`` of row positions, from the texts of the rows involved.
+
+    ``texts[k]`` is the text of row ``rows[k]``; ``rows`` is sorted and contains every row
+    of ``pairs``. Only these rows are shingled again, so verification never needs the
+    shingles of the whole corpus.
+    """
+    hashes, offsets = shingle_hashes(texts, unit=unit, ngram=ngram, normalizer=normalizer)
+    local = np.searchsorted(rows, pairs)
+    return shingle_jaccard(hashes, offsets, local)
+
+
 def near_duplicates(
     texts,
     *,
@@ -280,24 +312,35 @@ def near_duplicates(
     verify: str = "exact",
     normalizer: NormalizerSpec = None,
     backend: str = "numpy",
+    batch_size: int = 10_000,
 ) -> NearDuplicates:
-    """Near-duplicate components of a batch of documents (all five steps, in memory).
+    """Near-duplicate components of a collection of documents.
 
-    ``bands=None`` takes :func:`lsh_parameters`; otherwise ``rows = num_perm // bands``.
-    ``verify``: ``"exact"`` keeps candidate pairs whose shingle Jaccard is >= ``threshold``,
-    ``"estimate"`` uses the MinHash estimate instead, ``"none"`` keeps every candidate.
+    Signatures are computed ``batch_size`` documents at a time (only the signatures, 4
+    bytes times ``num_perm`` per document, stay in memory); ``bands=None`` takes
+    :func:`lsh_parameters`, otherwise ``rows = num_perm // bands``. ``verify``:
+    ``"exact"`` keeps the candidate pairs whose shingle Jaccard is >= ``threshold``
+    (re-shingling only the rows of candidate pairs), ``"estimate"`` uses the MinHash
+    estimate instead, ``"none"`` keeps every candidate.
     """
     if verify not in VERIFY_MODES:
         raise ValueError(f"The 'verify' parameter must be one of {list(VERIFY_MODES)}. Got {verify!r} instead.")
-    hashes, offsets = shingle_hashes(texts, unit=unit, ngram=ngram, normalizer=normalizer)
-    signatures = minhash_signatures(hashes, offsets, num_perm=num_perm, seed=seed, backend=backend)
+    texts = as_string_array(texts)
+    shingling = {"unit": unit, "ngram": ngram, "normalizer": normalizer}
+    signatures = np.concatenate(
+        [
+            document_signatures(texts.slice(start, batch_size), num_perm=num_perm, seed=seed, backend=backend, **shingling)
+            for start in range(0, len(texts), batch_size)
+        ]
+    ) if len(texts) else np.zeros((0, num_perm), dtype=np.uint32)
     if bands is None:
         bands, rows = lsh_parameters(num_perm, threshold)
     else:
         rows = num_perm // bands
     candidates = candidate_pairs(signatures, bands, rows)
     if verify == "exact":
-        similarity = shingle_jaccard(hashes, offsets, candidates)
+        involved = np.unique(candidates)
+        similarity = pair_jaccard(candidates, involved, texts.take(pa.array(involved)), **shingling)
     else:
         similarity = signature_similarity(signatures, candidates)
     keep = similarity >= threshold if verify != "none" else np.ones(len(candidates), dtype=bool)
@@ -305,6 +348,6 @@ def near_duplicates(
     return NearDuplicates(
         pairs=pairs,
         similarity=similarity[keep],
-        representative=components(offsets.size - 1, pairs),
+        representative=components(len(texts), pairs),
         num_candidates=len(candidates),
     )

@@ -9,7 +9,8 @@ One module per selection family:
 * :mod:`~dprune.pruners.balanced`: :class:`ClassBalancedPruner`;
 * :mod:`~dprune.pruners.combine`: :func:`combine_scores`, :class:`CombinedScorePruner`;
 * :mod:`~dprune.pruners.data_map`: :class:`DataMapRegionPruner` (training-dynamics regions);
-* :mod:`~dprune.pruners.ranges`: :class:`RangesPruner` (per-column ranges; the default speech rule).
+* :mod:`~dprune.pruners.ranges`: :class:`RangesPruner` (per-column ranges; the default speech rule);
+* :mod:`~dprune.pruners.gopher`: :class:`GopherPruner` (the Gopher quality rules, explained per row).
 
 Shared pieces live in :mod:`~dprune.pruners.base` (:class:`ScorePruner`,
 :func:`selected_row_ids`) and :mod:`~dprune.pruners.allocation`
@@ -21,6 +22,7 @@ from dprune.pruners.balanced import ClassBalancedPruner
 from dprune.pruners.base import ScorePruner, selected_row_ids
 from dprune.pruners.combine import CombinedScorePruner, combine_scores
 from dprune.pruners.data_map import DataMapRegionPruner
+from dprune.pruners.gopher import GopherPruner
 from dprune.pruners.random_sampling import RandomPruner
 from dprune.pruners.ranges import SPEECH_QUALITY_RANGES, RangesPruner
 from dprune.pruners.ranking import BottomKPruner, TopKPruner
@@ -33,6 +35,7 @@ __all__ = [
     "CombinedScorePruner",
     "CoverageCentricPruner",
     "DataMapRegionPruner",
+    "GopherPruner",
     "QuantileBandPruner",
     "RandomPruner",
     "RangesPruner",

@@ -5,6 +5,7 @@
 * :mod:`~dprune.scorers.perplexity`: :class:`PerplexityScorer` (KenLM);
 * :mod:`~dprune.scorers.cross_entropy`: :class:`CrossEntropyScorer` (loss of a given model);
 * :mod:`~dprune.scorers.dynamics`: scores from training dynamics (forgetting, AUM, EL2N, data maps, loss);
+* :mod:`~dprune.scorers.corpus`: exact and MinHash near-duplicates, Gopher quality statistics, language id;
 * :mod:`~dprune.scorers.audio`: speech signal quality (duration, speech ratio, SNR, clipping, loudness, speaking rate);
 * :mod:`~dprune.scorers.asr`: transcript agreement (:class:`WERScorer`, :class:`CERScorer`, offline ASR).
 """
@@ -18,6 +19,7 @@ from dprune.scorers.audio import (
     SpeakingRateScorer,
     SpeechRatioScorer,
 )
+from dprune.scorers.corpus import ExactDuplicateScorer, LanguageScorer, NearDuplicateScorer, QualityStatisticScorer
 from dprune.scorers.cross_entropy import CrossEntropyScorer
 from dprune.scorers.dynamics import (
     AUMScorer,
@@ -46,9 +48,13 @@ __all__ = [
     "DataMapCorrectnessScorer",
     "DataMapVariabilityScorer",
     "EL2NScorer",
+    "ExactDuplicateScorer",
     "ForgettingScorer",
     "KMeansCentroidDistanceScorer",
+    "LanguageScorer",
+    "NearDuplicateScorer",
     "PerplexityScorer",
+    "QualityStatisticScorer",
     "SemanticDuplicateScorer",
     "TrainingLossScorer",
     "WERScorer",
