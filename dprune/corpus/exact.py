@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dprune.corpus.hashing import string_hashes
+from dprune.corpus.hashing import factorize, string_hashes
 from dprune.corpus.tokens import as_string_array
 from dprune.text_normalization import NormalizerSpec, resolve_normalizer
 
@@ -52,6 +52,6 @@ def duplicate_groups(keys: np.ndarray) -> DuplicateGroups:
     keys = np.asarray(keys)
     if keys.ndim != 1:
         raise ValueError(f"duplicate_groups expects a 1-d array of keys; got shape {keys.shape}.")
-    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    group = first[inverse.reshape(-1)].astype(np.int64)
-    return DuplicateGroups(group=group, is_duplicate=group != np.arange(keys.size))
+    codes, is_first = factorize(keys)
+    group = np.flatnonzero(is_first)[codes]  # codes count first appearances in order
+    return DuplicateGroups(group=group, is_duplicate=~is_first)

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
-__all__ = ["mix64", "ngram_hashes", "string_hashes"]
+__all__ = ["factorize", "mix64", "ngram_hashes", "ngram_levels", "string_hashes"]
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -52,6 +52,25 @@ def string_hashes(array: pa.Array) -> np.ndarray:
     return unique[encoded.indices.to_numpy(zero_copy_only=False)]
 
 
+def ngram_levels(token_hashes: np.ndarray, n: int) -> list[np.ndarray]:
+    """Rolling hashes of every run of 1..n consecutive tokens of a flat token array.
+
+    ``levels[k - 1][i]`` hashes tokens ``i .. i + k - 1`` (so it has ``len - k + 1``
+    entries); runs may cross document boundaries and callers keep only those inside one.
+    One vectorized step per length: ``level_k = mix(level_{k-1}[:-1] * C + token[k-1:])``.
+    """
+    token_hashes = np.asarray(token_hashes, dtype=np.uint64)
+    levels = [token_hashes]
+    with np.errstate(over="ignore"):
+        for k in range(2, n + 1):
+            previous = levels[-1]
+            if previous.size <= 1:
+                levels.append(np.zeros(0, dtype=np.uint64))
+                continue
+            levels.append(mix64(previous[:-1] * _M1 + token_hashes[k - 1:]))
+    return levels
+
+
 def ngram_hashes(token_hashes: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Hashes of the windows of ``n`` consecutive tokens inside each document.
 
@@ -70,7 +89,7 @@ def ngram_hashes(token_hashes: np.ndarray, offsets: np.ndarray, n: int) -> tuple
         One hash per window, in document order, and the per-document offsets into it. A
         document with ``t >= n`` tokens has ``t - n + 1`` windows; one with ``0 < t < n`` has
         a single window of all its tokens; an empty one has none. The hash depends on the
-        tokens and their order (and the window length), not on where the window is.
+        tokens and their order, not on where the window is (see :func:`ngram_levels`).
     """
     offsets = np.asarray(offsets, dtype=np.int64)
     counts = np.diff(offsets)
@@ -80,14 +99,23 @@ def ngram_hashes(token_hashes: np.ndarray, offsets: np.ndarray, n: int) -> tuple
     doc = np.repeat(np.arange(counts.size), windows)
     starts = offsets[doc] + (np.arange(window_offsets[-1]) - window_offsets[doc])
     lengths = np.minimum(counts[doc], n)
-    token_hashes = np.asarray(token_hashes, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        acc = token_hashes[starts].copy()
-        for j in range(1, n):
-            inside = lengths > j
-            if not inside.any():
-                break
-            step = mix64(acc * _M1 + token_hashes[np.where(inside, starts + j, starts)])
-            acc = np.where(inside, step, acc)
-        acc = mix64(acc ^ lengths.astype(np.uint64))
-    return acc, window_offsets
+    levels = ngram_levels(token_hashes, n)
+    hashes = np.empty(starts.size, dtype=np.uint64)
+    for length in np.unique(lengths).tolist():
+        chosen = lengths == length
+        hashes[chosen] = levels[length - 1][starts[chosen]]
+    return hashes, window_offsets
+
+
+def factorize(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of equal keys in order of first appearance, and which positions are first appearances.
+
+    A hash table (pandas' ``factorize``), linear in the number of keys, no sort.
+    """
+    import pandas as pd
+
+    codes, _ = pd.factorize(np.asarray(keys), sort=False)
+    is_first = np.ones(codes.size, dtype=bool)
+    if codes.size:
+        is_first[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
+    return codes.astype(np.int64), is_first

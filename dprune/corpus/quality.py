@@ -41,7 +41,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dprune.corpus.hashing import mix64, ngram_hashes, string_hashes
+from dprune.corpus.hashing import factorize, mix64, ngram_levels, string_hashes
 from dprune.corpus.tokens import Segments, as_string_array, split_lines, split_paragraphs, split_words
 
 __all__ = ["GOPHER_RULES", "GOPHER_STOP_WORDS", "QUALITY_STATISTICS", "quality_statistics"]
@@ -85,6 +85,8 @@ GOPHER_RULES: dict[str, tuple[float | None, float | None]] = {
     **{f"duplicate_{n}gram_chars": (None, 0.15 - 0.01 * (n - 5)) for n in DUPLICATE_NGRAM_SIZES},
 }
 
+#: Documents processed together inside :func:`quality_statistics`.
+CHUNK_DOCUMENTS = 1024
 _BULLET = r"^\s*[•●○◦▪‣⁃·*-]"
 _ELLIPSIS_END = r"(\.\.\.|…)\s*$"
 _PUNCTUATION = string.punctuation + "“”‘’«»…–—"
@@ -128,10 +130,7 @@ def _word_statistics(texts: pa.Array, words: Segments) -> dict[str, np.ndarray]:
 def _later_repeats(segments: Segments) -> np.ndarray:
     """1.0 for each piece equal to an earlier piece of the same document, else 0.0."""
     keys = mix64(string_hashes(segments.values) ^ mix64(segments.document.astype(np.uint64)))
-    _, first = np.unique(keys, return_index=True)
-    repeated = np.ones(keys.size, dtype=np.float64)
-    repeated[first] = 0.0
-    return repeated
+    return (~factorize(keys)[1]).astype(np.float64)
 
 
 def _repetition(segments: Segments, total_chars: np.ndarray, name: str) -> dict[str, np.ndarray]:
@@ -153,40 +152,44 @@ def _line_statistics(texts: pa.Array, lines: Segments) -> dict[str, np.ndarray]:
     }
 
 
+def _max_per_doc(values: np.ndarray, doc: np.ndarray, num_docs: int) -> np.ndarray:
+    """Maximum of ``values`` per document (0 for a document without values); ``doc`` is sorted."""
+    result = np.zeros(num_docs, dtype=np.result_type(values, np.int64))
+    if values.size:
+        first = np.flatnonzero(np.concatenate(([True], doc[1:] != doc[:-1])))
+        result[doc[first]] = np.maximum.reduceat(values, first)
+    return result
+
+
 def _ngram_statistics(words: Segments, names: set[str]) -> dict[str, np.ndarray]:
     num_docs = words.offsets.size - 1
-    word_hashes = string_hashes(words.values)
     word_chars = _lengths(words.values)
     total_chars = _per_doc(words, word_chars)
     prefix = np.concatenate(([0.0], np.cumsum(word_chars)))
-    counts = words.counts
+    sizes = [n for n in TOP_NGRAM_SIZES + DUPLICATE_NGRAM_SIZES
+             if f"top_{n}gram_chars" in names or f"duplicate_{n}gram_chars" in names]
+    levels = ngram_levels(string_hashes(words.values), max(sizes))
+    document = words.document
+    ends = words.offsets[1:][document]  # for each word, the end of its document
     result: dict[str, np.ndarray] = {}
-    for n in TOP_NGRAM_SIZES + DUPLICATE_NGRAM_SIZES:
+    for n in sizes:
         top = f"top_{n}gram_chars"
         duplicate = f"duplicate_{n}gram_chars"
-        if top not in names and duplicate not in names:
-            continue
-        hashes, window_offsets = ngram_hashes(word_hashes, words.offsets, n)
-        doc = np.repeat(np.arange(num_docs), np.diff(window_offsets))
-        real = counts[doc] >= n  # shorter documents have one short window, not an n-gram
-        hashes, doc = hashes[real], doc[real]
-        starts = words.offsets[doc] + (np.flatnonzero(real) - window_offsets[doc])
-        keys = mix64(hashes ^ mix64(doc.astype(np.uint64)))
-        _, inverse, frequency = np.unique(keys, return_inverse=True, return_counts=True)
-        occurrences = frequency[inverse.reshape(-1)]
+        starts = np.flatnonzero(np.arange(levels[n - 1].size) + n <= ends[: levels[n - 1].size])
+        doc = document[starts]
+        keys = mix64(levels[n - 1][starts] ^ mix64(doc.astype(np.uint64)))
+        codes, _ = factorize(keys)
+        occurrences = np.bincount(codes)[codes]
         chars = prefix[starts + n] - prefix[starts]
         if n in TOP_NGRAM_SIZES:
-            best = np.zeros(num_docs, dtype=np.int64)
-            np.maximum.at(best, doc, occurrences)
+            best = _max_per_doc(occurrences, doc, num_docs)
             candidates = (occurrences == best[doc]) & (occurrences >= 2)
-            longest = np.zeros(num_docs)
-            np.maximum.at(longest, doc[candidates], chars[candidates])
+            longest = _max_per_doc(chars[candidates], doc[candidates], num_docs)
             result[top] = np.minimum(_share(best * longest, total_chars), 1.0)
         else:
-            cover = np.zeros(word_chars.size + 1, dtype=np.int64)
             repeated = starts[occurrences >= 2]
-            np.add.at(cover, repeated, 1)
-            np.add.at(cover, repeated + n, -1)
+            size = word_chars.size + 1
+            cover = np.bincount(repeated, minlength=size) - np.bincount(repeated + n, minlength=size)
             covered = np.cumsum(cover[:-1]) > 0
             result[duplicate] = _share(_per_doc(words, word_chars * covered), total_chars)
     return result
@@ -211,8 +214,15 @@ def quality_statistics(texts, statistics: Iterable[str] | None = None) -> dict[s
     unknown = [name for name in names if name not in QUALITY_STATISTICS]
     if unknown:
         raise ValueError(f"Unknown quality statistic(s) {unknown}. Known statistics: {list(QUALITY_STATISTICS)}.")
-    wanted = set(names)
     texts = pc.fill_null(as_string_array(texts), "")
+    if len(texts) > CHUNK_DOCUMENTS:  # small chunks keep the hash tables in cache: ~2x faster
+        parts = [_statistics(texts.slice(i, CHUNK_DOCUMENTS), names) for i in range(0, len(texts), CHUNK_DOCUMENTS)]
+        return {name: np.concatenate([part[name] for part in parts]) for name in names}
+    return _statistics(texts, names)
+
+
+def _statistics(texts: pa.Array, names: list[str]) -> dict[str, np.ndarray]:
+    wanted = set(names)
     result: dict[str, np.ndarray] = {}
     words = split_words(texts) if wanted & set(_WORD_STATISTICS + _NGRAM_STATISTICS) else None
     if wanted & set(_WORD_STATISTICS):
