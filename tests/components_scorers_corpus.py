@@ -13,7 +13,7 @@ SCORER_FACTORIES = {
     "near_duplicate": lambda: [
         NearDuplicateScorer(threshold=0.5, ngram=2),
         NearDuplicateScorer(unit="char", ngram=4, num_perm=32, bands=8, verify="estimate", batch_size=5),
-        NearDuplicateScorer(threshold=0.9, backend="rensa", text_normalizer=TextNormalizer(punctuation="remove")),
+        NearDuplicateScorer(threshold=0.9, backend="numpy", text_normalizer=TextNormalizer(punctuation="remove")),
     ],
     "quality_statistic": lambda: [
         QualityStatisticScorer(),

@@ -125,8 +125,8 @@ class NearDuplicateScorer(_TextScorer):
         How candidate pairs are checked against ``threshold``.
     text_normalizer : None, preset name, TextNormalizer or callable
         Normalization before shingling.
-    backend : {"numpy", "rensa"}
-        MinHash implementation.
+    backend : {"rensa", "numpy"}
+        MinHash implementation (see :func:`~dprune.corpus.minhash.minhash_signatures`).
     batch_size : int
         Rows shingled at a time.
     score_column : str
@@ -161,7 +161,7 @@ class NearDuplicateScorer(_TextScorer):
         seed: int = 0,
         verify: str = "exact",
         text_normalizer: Any = None,
-        backend: str = "numpy",
+        backend: str = "rensa",
         batch_size: int = 10_000,
         score_column: str = "score",
     ):
