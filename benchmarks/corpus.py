@@ -145,7 +145,7 @@ def main() -> None:
         pair_jaccard,
     )
     from dprune.corpus.quality import quality_statistics
-    from dprune.text_normalization import TextNormalizer
+    from dprune.text.normalization import TextNormalizer
 
     normalizer = TextNormalizer()
     (texts, injected, truth), build_s = timed(build_corpus, num_docs, args.seed, normalizer)

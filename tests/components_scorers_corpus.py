@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dprune.scorers.corpus import ExactDuplicateScorer, LanguageScorer, NearDuplicateScorer, QualityStatisticScorer
-from dprune.text_normalization import TextNormalizer
+from dprune.text.normalization import TextNormalizer
 
 SCORER_FACTORIES = {
     "exact_duplicate": lambda: [

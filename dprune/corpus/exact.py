@@ -1,6 +1,6 @@
 """Exact duplicates: a hash of each document's normalized text, and groups of equal hashes.
 
-The text is normalized with the project's :class:`~dprune.text_normalization.TextNormalizer`
+The text is normalized with the project's :class:`~dprune.text.normalization.TextNormalizer`
 (by default: lower case, accents stripped, digits to 0, punctuation split off,
 whitespace collapsed), so documents that differ only in case, spacing or digits
 share a hash. Hashes are 64-bit (xxh3): at ten million documents the chance of
@@ -15,7 +15,7 @@ import numpy as np
 
 from dprune.corpus.hashing import factorize, string_hashes
 from dprune.corpus.tokens import as_string_array
-from dprune.text_normalization import NormalizerSpec, resolve_normalizer
+from dprune.text.normalization import NormalizerSpec, resolve_normalizer
 
 __all__ = ["DuplicateGroups", "duplicate_groups", "exact_hashes"]
 

@@ -40,7 +40,7 @@ import pyarrow as pa
 
 from dprune.corpus.hashing import mix64, ngram_hashes, string_hashes
 from dprune.corpus.tokens import as_string_array, split_words
-from dprune.text_normalization import NormalizerSpec, resolve_normalizer
+from dprune.text.normalization import NormalizerSpec, resolve_normalizer
 
 __all__ = [
     "BACKENDS",
@@ -70,7 +70,7 @@ def shingle_hashes(
 ) -> tuple[np.ndarray, np.ndarray]:
     """uint64 hashes of every shingle of every document, and per-document offsets into them.
 
-    Shingles are taken from the normalized text (:class:`~dprune.text_normalization.TextNormalizer`):
+    Shingles are taken from the normalized text (:class:`~dprune.text.normalization.TextNormalizer`):
     ``unit="word"``: ``ngram`` consecutive words; ``unit="char"``: ``ngram`` consecutive
     characters (Unicode code points) of the normalized text, spaces included. Repeated
     shingles of a document are kept (a set is what MinHash sees, so repeats do not matter).

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 from datasets import Dataset
 
-from dprune.base import Pruner
+from dprune.core.base import Pruner
 from dprune.corpus.quality import GOPHER_RULES, QUALITY_STATISTICS, quality_statistics
-from dprune.params import NON_EMPTY_STR, NONE, Interval, Predicate
-from dprune.registry import register_pruner
+from dprune.core.params import NON_EMPTY_STR, NONE, Interval, Predicate
+from dprune.core.registry import register_pruner
 from dprune.scorers.corpus import text_batches
 
 __all__ = ["GopherPruner"]

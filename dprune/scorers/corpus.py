@@ -22,14 +22,14 @@ import numpy as np
 import pyarrow as pa
 from datasets import Dataset
 
-from dprune.base import Scorer
+from dprune.core.base import Scorer
 from dprune.corpus.exact import duplicate_groups, exact_hashes
 from dprune.corpus.language import identify_languages, language_labels
 from dprune.corpus.minhash import BACKENDS, SHINGLE_UNITS, VERIFY_MODES, near_duplicates
 from dprune.corpus.quality import QUALITY_STATISTICS, quality_statistics
-from dprune.params import CALLABLE, NON_EMPTY_STR, NONE, InstanceOf, Interval, InvalidParameterError, Options, Predicate
-from dprune.registry import register_scorer
-from dprune.text_normalization import NORMALIZER_PRESETS, TextNormalizer
+from dprune.core.params import CALLABLE, NON_EMPTY_STR, NONE, InstanceOf, Interval, InvalidParameterError, Options, Predicate
+from dprune.core.registry import register_scorer
+from dprune.text.normalization import NORMALIZER_PRESETS, TextNormalizer
 
 __all__ = ["ExactDuplicateScorer", "LanguageScorer", "NearDuplicateScorer", "QualityStatisticScorer", "text_batches"]
 
@@ -69,7 +69,7 @@ class ExactDuplicateScorer(_TextScorer):
     text_column : str
         Column of documents.
     text_normalizer : None, preset name, TextNormalizer or callable
-        Normalization before hashing (default: :class:`~dprune.text_normalization.TextNormalizer()`).
+        Normalization before hashing (default: :class:`~dprune.text.normalization.TextNormalizer()`).
     batch_size : int
         Rows hashed at a time.
     score_column : str
