@@ -2,14 +2,14 @@
 
 Each rule bounds one statistic of :mod:`dprune.corpus.quality` (by default the paper's
 :data:`~dprune.corpus.quality.GOPHER_RULES`); a row is dropped when any statistic falls
-outside its bounds. The pruner says why: ``dropped_by_`` holds, for each row, the first
+outside its bounds (the evaluation of :func:`~dprune.pruners.rules.apply_rules`). The
+pruner says why: ``dropped_by_`` holds, for each row, the first
 rule (in the order of ``rules``) it failed, or ``""`` when it was kept, and
 ``rule_failures_`` counts the rows failing each rule (a row can fail several).
 """
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
@@ -19,25 +19,14 @@ from dprune.core.base import Pruner
 from dprune.corpus.quality import GOPHER_RULES, QUALITY_STATISTICS, quality_statistics
 from dprune.core.params import NON_EMPTY_STR, NONE, Interval, Predicate
 from dprune.core.registry import register_pruner
+from dprune.pruners.rules import apply_rules, is_rules
 from dprune.scorers.corpus import text_batches
 
 __all__ = ["GopherPruner"]
 
 
-def _is_bound(value: Any) -> bool:
-    return value is None or (isinstance(value, numbers.Real) and not isinstance(value, bool))
-
-
-def _is_rules(value: Any) -> bool:
-    if not isinstance(value, dict) or not value:
-        return False
-    for name, bounds in value.items():
-        if name not in QUALITY_STATISTICS or not isinstance(bounds, (tuple, list)) or len(bounds) != 2:
-            return False
-        low, high = bounds
-        if not (_is_bound(low) and _is_bound(high)) or (low is not None and high is not None and low > high):
-            return False
-    return True
+def _is_gopher_rules(value: Any) -> bool:
+    return is_rules(value) and all(name in QUALITY_STATISTICS for name in value)
 
 
 @register_pruner("gopher")
@@ -58,8 +47,8 @@ class GopherPruner(Pruner):
     """
 
     _parameter_constraints = {
-        "rules": [NONE, Predicate(_is_rules, "a non-empty dict {statistic: (low, high)} of known statistics "
-                                            "with numeric or None bounds and low <= high")],
+        "rules": [NONE, Predicate(_is_gopher_rules, "a non-empty dict {statistic: (low, high)} of known "
+                                                   "statistics with numeric or None bounds and low <= high")],
         "text_column": [NON_EMPTY_STR],
         "batch_size": [Interval(int, 1, None)],
     }
@@ -75,19 +64,8 @@ class GopherPruner(Pruner):
     def select_indices(self, dataset: Dataset, **kwargs: Any) -> np.ndarray:
         rules = GOPHER_RULES if self.rules is None else self.rules
         names = list(rules)
-        failed = np.zeros((len(names), len(dataset)), dtype=bool)
-        start = 0
-        for batch in text_batches(dataset, self.text_column, self.batch_size):
-            values = quality_statistics(batch, names)
-            stop = start + len(batch)
-            for r, (name, (low, high)) in enumerate(rules.items()):
-                if low is not None:
-                    failed[r, start:stop] |= values[name] < low
-                if high is not None:
-                    failed[r, start:stop] |= values[name] > high
-            start = stop
-        any_failed = failed.any(axis=0)
-        first = failed.argmax(axis=0)
-        self.dropped_by_ = np.where(any_failed, np.asarray(names, dtype=object)[first], "")
-        self.rule_failures_ = {name: int(failed[r].sum()) for r, name in enumerate(names)}
-        return np.flatnonzero(~any_failed)
+        parts = [quality_statistics(batch, names) for batch in text_batches(dataset, self.text_column, self.batch_size)]
+        outcome = apply_rules({name: np.concatenate([part[name] for part in parts]) for name in names}, rules)
+        self.dropped_by_ = outcome.dropped_by
+        self.rule_failures_ = outcome.failures
+        return np.flatnonzero(outcome.kept)

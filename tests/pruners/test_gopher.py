@@ -37,3 +37,13 @@ def test_custom_rules_replace_the_paper_rules():
     kept = pruner.prune(Dataset.from_dict({"text": [GOOD, "a few words", "", "x " * 11]}))
     assert kept["text"] == ["a few words", ""]
     assert pruner.dropped_by_.tolist() == ["word_count", "", "", "word_count"]
+
+
+def test_rule_pruner_explains_each_dropped_row():
+    from dprune import RulePruner
+
+    dataset = Dataset.from_dict({"dup": [0.0, 1.0, 0.0, 0.0], "words": [80, 90, 10, float("nan")]})
+    pruner = RulePruner(rules={"dup": (None, 0.5), "words": (50, None)})
+    assert pruner.prune(dataset)["words"] == [80]
+    assert pruner.dropped_by_.tolist() == ["", "dup", "words", "words"]
+    assert pruner.rule_failures_ == {"dup": 1, "words": 2}
