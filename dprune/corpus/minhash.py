@@ -44,6 +44,7 @@ from dprune.text.normalization import NormalizerSpec, resolve_normalizer
 
 __all__ = [
     "BACKENDS",
+    "band_keys",
     "NearDuplicates",
     "SHINGLE_UNITS",
     "VERIFY_MODES",
@@ -54,6 +55,7 @@ __all__ = [
     "minhash_signatures",
     "near_duplicates",
     "pair_jaccard",
+    "pairs_from_band_keys",
     "shingle_hashes",
     "shingle_jaccard",
     "signature_similarity",
@@ -146,41 +148,60 @@ def lsh_parameters(num_perm: int, threshold: float, min_recall: float = 0.99) ->
     return best
 
 
-def candidate_pairs(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
-    """Unique candidate pairs ``(i, j)`` with ``i < j``, shape ``(m, 2)``, from LSH banding."""
+def band_keys(signatures: np.ndarray, bands: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """One uint64 key per document and band, shape ``(n, bands)``, and which documents have shingles.
+
+    Two documents share a band key when their ``rows`` signature values in that band agree
+    (up to 64-bit hash collisions). Computed batch by batch, the keys of a corpus are the
+    keys of its batches stacked: 8 bytes per band and document.
+    """
     n, num_perm = signatures.shape
     if bands * rows > num_perm:
         raise ValueError(
             f"LSH banding needs bands * rows <= num_perm; got bands={bands}, rows={rows}, num_perm={num_perm}."
         )
-    usable = np.flatnonzero(~(signatures == _EMPTY).all(axis=1))
-    found = []
+    keys = np.empty((n, bands), dtype=np.uint64)
     with np.errstate(over="ignore"):
         for band in range(bands):
-            block = signatures[usable, band * rows:(band + 1) * rows].astype(np.uint64)
-            key = np.full(usable.size, np.uint64(band))
+            block = signatures[:, band * rows:(band + 1) * rows].astype(np.uint64)
+            key = np.full(n, np.uint64(band))
             for column in range(rows):
                 key = mix64(key * np.uint64(0x100000001B3) + block[:, column])
-            order = np.argsort(key, kind="stable")
-            sorted_key = key[order]
-            same = sorted_key[1:] == sorted_key[:-1]
-            if not same.any():
-                continue
-            members = usable[order]
-            run_start = np.zeros(usable.size, dtype=np.int64)
-            starts = np.flatnonzero(np.concatenate(([True], ~same)))
-            run_start[starts] = starts
-            run_start = np.maximum.accumulate(run_start)
-            later = np.flatnonzero(np.concatenate(([False], same)))
-            found.append(np.stack([members[run_start[later]], members[later]], axis=1))
-            found.append(np.stack([members[later - 1], members[later]], axis=1))
+            keys[:, band] = key
+    return keys, ~(signatures == _EMPTY).all(axis=1)
+
+
+def pairs_from_band_keys(keys: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """Unique pairs ``(i, j)``, ``i < j``, of usable documents sharing a key in some band."""
+    n = keys.shape[0]
+    rows_of = np.flatnonzero(usable)
+    found = []
+    for band in range(keys.shape[1]):
+        key = keys[rows_of, band]
+        order = np.argsort(key, kind="stable")
+        sorted_key = key[order]
+        same = sorted_key[1:] == sorted_key[:-1]
+        if not same.any():
+            continue
+        members = rows_of[order]
+        run_start = np.zeros(members.size, dtype=np.int64)
+        starts = np.flatnonzero(np.concatenate(([True], ~same)))
+        run_start[starts] = starts
+        run_start = np.maximum.accumulate(run_start)
+        later = np.flatnonzero(np.concatenate(([False], same)))
+        found.append(np.stack([members[run_start[later]], members[later]], axis=1))
+        found.append(np.stack([members[later - 1], members[later]], axis=1))
     if not found:
         return np.zeros((0, 2), dtype=np.int64)
-    pairs = np.concatenate(found)
-    pairs = np.sort(pairs, axis=1)
+    pairs = np.sort(np.concatenate(found), axis=1)
     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
     codes = np.unique(pairs[:, 0] * np.int64(n) + pairs[:, 1])
     return np.stack([codes // n, codes % n], axis=1)
+
+
+def candidate_pairs(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """Unique candidate pairs ``(i, j)`` with ``i < j``, shape ``(m, 2)``, from LSH banding."""
+    return pairs_from_band_keys(*band_keys(signatures, bands, rows))
 
 
 def signature_similarity(signatures: np.ndarray, pairs: np.ndarray) -> np.ndarray:

@@ -16,6 +16,9 @@ The stage graph (:data:`GRAPH` lists each stage's parents)::
                      ├─> audio_signal (decode, VAD, SNR, clipping...) ────> scores ─┤
                      ├─> transcripts (offline ASR) ──> WER / CER ─────────> scores ─┤
                      ├─> audio_embeddings ──> (as embeddings: clusters, dynamics, duplicates)
+                     ├─> minhash -> signatures ──> near_duplicates ───────> scores ─┤
+                     ├─> quality (Gopher statistics) ─────────────────────> scores ─┤
+                     ├─> language (py3langid) ────────────────────────────> scores ─┤
                      └─────────────────────────────────────── selection (pruner) ◄──┘
                                                    -> export, report
 
@@ -32,7 +35,11 @@ from dprune.stages.dynamics import DYNAMICS, dynamics_stage, train_stage
 from dprune.stages.embeddings import EMBEDDINGS, embed_stage, read_embeddings
 from dprune.stages.export import ExportPaths, export_stage
 from dprune.stages.kenlm import KENLM, kenlm_stage, model_path
+from dprune.stages.language import LANGUAGE, language_stage
+from dprune.stages.minhash import MINHASH, minhash_stage
+from dprune.stages.near_duplicates import NEAR_DUPLICATES, near_duplicates_stage
 from dprune.stages.perplexity import PERPLEXITY, perplexity_scores_stage, perplexity_stage
+from dprune.stages.quality import QUALITY, quality_stage
 from dprune.stages.report import REPORT, PublishedReport, publish_report, report_stage
 from dprune.stages.runner import Stage, StageOutput, run_cached, run_sharded
 from dprune.stages.scores import SCORES, attach_scores, columns_stage, score_key, score_stage
@@ -49,7 +56,12 @@ GRAPH: dict[str, tuple[str, ...]] = {
     AUDIO_SIGNAL.name: (DATASET.name,),
     TRANSCRIPTS.name: (DATASET.name,),
     AUDIO_EMBEDDINGS.name: (DATASET.name,),
-    SCORES.name: (DATASET.name, CLUSTERS.name, PERPLEXITY.name, AUDIO_SIGNAL.name, TRANSCRIPTS.name),
+    MINHASH.name: (DATASET.name,),
+    NEAR_DUPLICATES.name: (DATASET.name, MINHASH.name),
+    QUALITY.name: (DATASET.name,),
+    LANGUAGE.name: (DATASET.name,),
+    SCORES.name: (DATASET.name, CLUSTERS.name, PERPLEXITY.name, AUDIO_SIGNAL.name, TRANSCRIPTS.name,
+                  NEAR_DUPLICATES.name, QUALITY.name, LANGUAGE.name),
     SELECTION.name: (DATASET.name, SCORES.name),
     REPORT.name: (DATASET.name, SCORES.name, SELECTION.name),
 }
@@ -61,4 +73,5 @@ __all__ = [
     "train_stage", "score_stage", "score_key", "columns_stage", "attach_scores", "prune_stage", "export_stage",
     "ExportPaths", "report_stage", "publish_report", "PublishedReport", "audio_signal_stage", "audio_stage",
     "transcripts_stage", "asr_scores_stage", "audio_embeddings_stage",
+    "minhash_stage", "near_duplicates_stage", "quality_stage", "language_stage",
 ]

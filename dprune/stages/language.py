@@ -1,0 +1,56 @@
+"""Stage ``language``: language id of every document (py3langid), sharded and resumable.
+
+Artifact: ``language`` (ISO 639-1 code, ``"und"`` for an empty text) and
+``language_confidence`` (the model's probability of that language, or of ``language=``
+when one is given). :func:`language_stage` returns the confidence as a scores artifact.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import pyarrow as pa
+
+from dprune.corpus.language import identify_languages
+from dprune.stages.embeddings import text_fingerprint
+from dprune.stages.runner import Stage, run_sharded
+from dprune.stages.scores import columns_stage
+
+LANGUAGE = Stage("language", version=1)
+
+
+def language_stage(
+    store: Any,
+    dataset_ref: Any,
+    *,
+    text_column: str = "text",
+    language: str | None = None,
+    score_column: str = "language_confidence",
+    shard_rows: int = 100_000,
+    batch_size: int = 10_000,
+    shards: Sequence[int] | None = None,
+    on_shard: Callable[[int, int, int], None] | None = None,
+) -> Any:
+    """Language and confidence of the dataset artifact's texts; the confidence as a scores artifact.
+
+    With ``shards``, compute only those shards and return None.
+    """
+    import py3langid
+
+    dataset = store.read(dataset_ref)
+    fingerprint = text_fingerprint(dataset, text_column)
+
+    def compute(table: pa.Table, start: int) -> pa.Table:
+        codes, confidence = identify_languages(table.column(text_column), language)
+        return pa.table({"language": pa.array(codes.tolist(), type=pa.string()), "language_confidence": confidence})
+
+    ref = run_sharded(
+        store, LANGUAGE, {"language": language, "model": f"py3langid {py3langid.__version__}"}, compute,
+        dataset=dataset, columns=[text_column], shard_rows=shard_rows,
+        schema=pa.schema([("language", pa.string()), ("language_confidence", pa.float64())]),
+        parents=[dataset_ref], inputs=(fingerprint,), meta={"dataset_fingerprint": fingerprint},
+        batch_size=batch_size, shards=shards, on_shard=on_shard,
+    )
+    if shards is not None:
+        return None
+    return columns_stage(store, dataset_ref, ref, {"language_confidence": score_column})

@@ -1,0 +1,54 @@
+"""Stage ``quality``: the Gopher statistics of every document, sharded and resumable.
+
+The key hashes the content of the text column and the list of statistics (and the
+stage version: bump it when a formula of :mod:`dprune.corpus.quality` changes).
+Artifact: one float64 column per statistic, aligned with the dataset's rows;
+:func:`quality_stage` returns them as a scores artifact.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import pyarrow as pa
+
+from dprune.corpus.quality import QUALITY_STATISTICS, quality_statistics
+from dprune.stages.embeddings import text_fingerprint
+from dprune.stages.runner import Stage, run_sharded
+from dprune.stages.scores import columns_stage
+
+QUALITY = Stage("quality", version=1)
+
+
+def quality_stage(
+    store: Any,
+    dataset_ref: Any,
+    *,
+    text_column: str = "text",
+    statistics: Sequence[str] | None = None,
+    shard_rows: int = 100_000,
+    batch_size: int = 10_000,
+    shards: Sequence[int] | None = None,
+    on_shard: Callable[[int, int, int], None] | None = None,
+) -> Any:
+    """Gopher statistics of the dataset artifact's texts, as a scores artifact (one column each).
+
+    With ``shards``, compute only those shards and return None.
+    """
+    names = list(QUALITY_STATISTICS if statistics is None else statistics)
+    unknown = sorted(set(names) - set(QUALITY_STATISTICS))
+    if unknown:
+        raise ValueError(f"The 'statistics' option of the quality stage has unknown name(s) {unknown}. "
+                         f"Known statistics: {list(QUALITY_STATISTICS)}.")
+    dataset = store.read(dataset_ref)
+    fingerprint = text_fingerprint(dataset, text_column)
+    ref = run_sharded(
+        store, QUALITY, {"statistics": names},
+        lambda table, start: quality_statistics(table.column(text_column), names),
+        dataset=dataset, columns=[text_column], shard_rows=shard_rows,
+        schema=pa.schema([(name, pa.float64()) for name in names]), parents=[dataset_ref], inputs=(fingerprint,),
+        meta={"dataset_fingerprint": fingerprint}, batch_size=batch_size, shards=shards, on_shard=on_shard,
+    )
+    if shards is not None:
+        return None
+    return columns_stage(store, dataset_ref, ref, {name: name for name in names})
