@@ -24,6 +24,14 @@ run with another pruner or budget recomputes only the prune stage;
 ``--reuse-only`` refuses to compute any score and fails, naming what is
 missing. Settings come from flags or from ``--config FILE.yaml`` (keys as the
 flow's parameters; flags win).
+
+``--preset corpus`` runs the text-only corpus stages instead, with no labels: exact
+duplicates, MinHash near-duplicates, Gopher quality statistics, language id and
+perplexity, then keeps the rows that are neither duplicates nor fail a Gopher rule
+(:class:`~dprune.pruners.rules.RulePruner`; the selection's manifest counts the rows
+each rule dropped)::
+
+    python flows/prune.py --preset corpus --dataset 'data/*.jsonl.gz'
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ from typing import Any
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from dprune.core.params import InvalidParameterError
 from dprune.core.registry import SCORERS, ComponentSpec
 
 from dprune.stages.audio import AUDIO_SCORE_COLUMNS
@@ -45,6 +54,7 @@ from dprune.stages.audio import AUDIO_SCORE_COLUMNS
 from flows.settings import (
     DEFAULT_AUDIO,
     DEFAULT_STORE,
+    corpus_settings,
     KENLM_OPTIONS,
     add_common_arguments,
     check_output_folder,
@@ -62,18 +72,36 @@ from tasks.common import map_shard_tasks, store_of
 from tasks.embed import embed_shard_task, embed_task
 from tasks.export import export_task
 from tasks.kenlm import kenlm_task
+from tasks.language import language_shard_task, language_task
 from tasks.load import load_task
+from tasks.minhash import minhash_shard_task, minhash_task
+from tasks.near_duplicates import near_duplicates_task
 from tasks.perplexity import perplexity_shard_task, perplexity_task
 from tasks.prune import prune_task
+from tasks.quality import quality_shard_task, quality_task
 from tasks.report import report_task
 from tasks.score import score_task
 from tasks.train import train_task
 
 DEFAULT_OUTPUT = "out/prune"
+PRESETS = ("default", "corpus")
+#: Stages each preset turns off (unless the caller sets them).
+_PRESET_OFF = {"default": (), "corpus": ("embedding", "clustering", "dynamics")}
 
 
-def default_pruner(score_columns: list[str]) -> dict[str, Any]:
-    """The speech rule on audio scores, else coverage-centric selection on AUM, else stratified on the first score."""
+def corpus_rules(score_columns: list[str]) -> dict[str, tuple]:
+    """The corpus preset's rules: no duplicate, and every Gopher rule whose statistic was computed."""
+    from dprune.corpus.quality import GOPHER_RULES
+
+    rules = {column: (None, 0.0) for column in ("exact_duplicate", "near_duplicate") if column in score_columns}
+    rules.update({name: bounds for name, bounds in GOPHER_RULES.items() if name in score_columns})
+    return rules
+
+
+def default_pruner(score_columns: list[str], preset: str = "default") -> dict[str, Any]:
+    """Rules for the corpus preset; the speech rule on audio scores; coverage-centric on AUM; else stratified."""
+    if preset == "corpus" and corpus_rules(score_columns):
+        return {"name": "rules", "params": {"rules": corpus_rules(score_columns)}}
     if set(AUDIO_SCORE_COLUMNS) <= set(score_columns):
         return {"name": "ranges", "params": {}}
     if "aum" in score_columns:
@@ -100,6 +128,8 @@ def prune(
     store: str = DEFAULT_STORE,
     output: str = DEFAULT_OUTPUT,
     reuse_only: bool = False,
+    preset: str = "default",
+    corpus: dict[str, Any] | bool | None = None,
 ) -> dict[str, Any]:
     """Score ``dataset``, keep a subset with ``pruner``, and write it with a report to ``output``.
 
@@ -132,9 +162,25 @@ def prune(
         and the report.
     reuse_only : bool
         Fail instead of computing any score that is not already in the store.
+    preset : {"default", "corpus"}
+        ``"corpus"``: text-only corpus stages and no labels (``label_column`` is ignored);
+        embedding, clustering and dynamics are off unless set.
+    corpus : dict, False or None
+        Settings of the corpus stages (see ``flows.settings.DEFAULT_CORPUS``); None: on
+        for the corpus preset only. Adds ``exact_duplicate``, ``near_duplicate``, the
+        Gopher statistics and ``language_confidence``.
     """
-    stages = resolved_stages({"embedding": embedding, "clustering": clustering, "perplexity": perplexity,
-                              "dynamics": dynamics}, flow="prune", labelled=label_column is not None)
+    if preset not in PRESETS:
+        raise InvalidParameterError(f"The 'preset' parameter of prune must be one of {list(PRESETS)}. "
+                                    f"Got {preset!r} instead.")
+    if preset == "corpus":
+        label_column = None
+    requested = {"embedding": embedding, "clustering": clustering, "perplexity": perplexity, "dynamics": dynamics}
+    for stage in _PRESET_OFF[preset]:
+        if requested[stage] is None:
+            requested[stage] = False
+    stages = resolved_stages(requested, flow="prune", labelled=label_column is not None)
+    corpus_stages = corpus_settings(corpus, enabled=preset == "corpus", flow="prune")
     extra_scorers = [ComponentSpec.parse(spec) for spec in scorers or []]
     for spec in extra_scorers:  # an unknown name or a bad parameter fails now, before any work
         spec.build_scorer().validate_params()
@@ -195,12 +241,17 @@ def prune(
             score_refs.append(score_task(dataset_ref, spec, reuse_only=reuse_only))
             score_columns.append(name)
 
+    if corpus_stages is not None:
+        refs, columns = corpus_scores(dataset_ref, corpus_stages, text_column=text_column, reuse_only=reuse_only)
+        score_refs.extend(refs)
+        score_columns.extend(columns)
+
     for spec in extra_scorers:
         score_refs.append(score_task(dataset_ref, {"name": spec.name, "params": dict(spec.params)},
                                      reuse_only=reuse_only))
         score_columns.append(spec.params.get("score_column", "score"))
 
-    pruner = pruner or default_pruner(score_columns)
+    pruner = pruner or default_pruner(score_columns, preset)
     selection_ref = prune_task(dataset_ref, score_refs, pruner)
     paths = export_task(dataset_ref, score_refs, selection_ref, output)
     report = report_task(
@@ -217,6 +268,35 @@ def prune(
     }
 
 
+def corpus_scores(dataset_ref, settings: dict[str, Any], *, text_column: str, reuse_only: bool):
+    """Run the corpus stages chosen in ``settings``; return their scores artifacts and columns."""
+    from dprune.corpus.quality import QUALITY_STATISTICS
+
+    refs, columns = [], []
+    shard_rows = settings["shard_rows"]
+    common = {"text_column": text_column, "shard_rows": shard_rows}
+    if "exact_duplicate" in settings["stages"]:
+        spec = {"name": "exact_duplicate", "params": {"text_column": text_column, "score_column": "exact_duplicate"}}
+        refs.append(score_task(dataset_ref, spec, reuse_only=reuse_only))
+        columns.append("exact_duplicate")
+    if "near_duplicate" in settings["stages"]:
+        options = {**common, **{k: settings[k] for k in ("unit", "ngram", "num_perm")}}
+        signatures_ref = map_shard_tasks(minhash_shard_task, minhash_task, dataset_ref, shard_rows=shard_rows,
+                                         reuse_only=reuse_only, options=options)
+        refs.append(near_duplicates_task(dataset_ref, signatures_ref, reuse_only=reuse_only,
+                                         threshold=settings["threshold"], verify=settings["verify"]))
+        columns.append("near_duplicate")
+    if "quality" in settings["stages"]:
+        refs.append(map_shard_tasks(quality_shard_task, quality_task, dataset_ref, shard_rows=shard_rows,
+                                    reuse_only=reuse_only, options=common))
+        columns.extend(QUALITY_STATISTICS)
+    if "language" in settings["stages"]:
+        refs.append(map_shard_tasks(language_shard_task, language_task, dataset_ref, shard_rows=shard_rows,
+                                    reuse_only=reuse_only, options={**common, "language": settings["language"]}))
+        columns.append("language_confidence")
+    return refs, columns
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line of ``python flows/prune.py``."""
     parser = argparse.ArgumentParser(description="Prune a dataset with cached, resumable dPrune stages.")
@@ -226,6 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--audio", metavar="KEY=VALUE,...", help="settings of the audio signal stage (speech data)")
     parser.add_argument("--no-audio", action="store_true", help="turn the audio signal stage off")
     parser.add_argument("--audio-column", help="audio column of a speech dataset (default: its Audio column)")
+    parser.add_argument("--preset", choices=PRESETS, help="'corpus': text-only corpus stages, no labels")
+    parser.add_argument("--corpus", metavar="KEY=VALUE,...", help="settings of the corpus stages")
+    parser.add_argument("--no-corpus", action="store_true", help="turn the corpus stages off")
     return parser
 
 
@@ -243,6 +326,12 @@ def parse_args(argv: list[str] | None = None) -> tuple[dict[str, Any], argparse.
         params["audio"] = parse_params(args.audio)
     if args.audio_column:
         params["audio_column"] = args.audio_column
+    if args.preset:
+        params["preset"] = args.preset
+    if args.no_corpus:
+        params["corpus"] = False
+    elif args.corpus:
+        params["corpus"] = parse_params(args.corpus)
     return params, args
 
 

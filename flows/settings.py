@@ -31,6 +31,18 @@ DEFAULT_DYNAMICS: dict[str, Any] = {
 }
 #: The speech signal stage (``python flows/prune.py`` only; on when the dataset has audio).
 DEFAULT_AUDIO: dict[str, Any] = {"shard_rows": 1000, "vad": "silero"}
+#: The text-only corpus stages of ``--preset corpus`` (flow parameter ``corpus``): which run, and their options.
+CORPUS_STAGES = ("exact_duplicate", "near_duplicate", "quality", "language")
+DEFAULT_CORPUS: dict[str, Any] = {
+    "stages": list(CORPUS_STAGES),
+    "shard_rows": 100_000,
+    "threshold": 0.8,
+    "unit": "word",
+    "ngram": 5,
+    "num_perm": 128,
+    "verify": "exact",
+    "language": None,
+}
 STAGE_DEFAULTS = {
     "embedding": DEFAULT_EMBEDDING,
     "clustering": DEFAULT_CLUSTERING,
@@ -75,6 +87,7 @@ def stage_options(stage: str) -> set[str]:
     from dprune.stages.audio import audio_signal_stage
 
     accepted = {
+        "corpus": lambda: set(DEFAULT_CORPUS),
         "embedding": lambda: _accepted(embed_stage),
         "clustering": lambda: _accepted(cluster_stage, clusters_stage),
         "perplexity": lambda: _accepted(kenlm_stage, perplexity_stage, PerplexityScorer.__init__) - {"self", "model_path"},
@@ -123,6 +136,26 @@ def score_columns(stages: Mapping[str, dict[str, Any] | None]) -> list[str]:
     if stages["dynamics"] and stages["embedding"] is not None:
         columns.extend(stages["dynamics"]["scores"])
     return columns
+
+
+def corpus_settings(value: Mapping[str, Any] | bool | None, *, enabled: bool, flow: str) -> dict[str, Any] | None:
+    """The corpus stages' settings (None when off), checked before any work starts.
+
+    ``enabled`` is the preset's choice when ``value`` is None; a mapping turns them on.
+    """
+    if value is None:
+        value = enabled
+    if value is False:
+        return None
+    check_stage_settings("corpus", value if isinstance(value, Mapping) else None, flow=flow)
+    settings = stage_settings(value, DEFAULT_CORPUS)
+    unknown = sorted(set(settings["stages"]) - set(CORPUS_STAGES))
+    if unknown:
+        raise InvalidParameterError(
+            f"The 'corpus' parameter of {flow} lists unknown stage(s) {unknown} in 'stages'. "
+            f"Corpus stages: {list(CORPUS_STAGES)}."
+        )
+    return settings
 
 
 def check_output_folder(output: str, *, flow: str) -> None:

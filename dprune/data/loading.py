@@ -119,6 +119,10 @@ def load_dataset(
            ``metadata.csv``/``metadata.jsonl`` with a ``file_name`` column) or a
            NeMo JSON-lines manifest (``audio_filepath``, ``offset``,
            ``duration``, ``text``, other keys kept);
+        3b. several files: a folder of data files of one format (local or URL, not a
+           ``save_to_disk`` folder or an audiofolder) or a glob pattern (``"data/*.jsonl.zst"``,
+           ``"s3://bucket/part-*.parquet"``), loaded in name order into ``datasets``'
+           memory-mapped cache file by file (never read whole into memory);
         4. otherwise a Hugging Face Hub dataset name, loaded with
            ``datasets.load_dataset(source, split=split)`` (needs internet).
 
@@ -214,6 +218,8 @@ def _read(source, split, storage_options, audio_column) -> tuple[datasets.Datase
 
         table = pq.read_table(path)
         return _from_table(table, split), f"bundled example {source!r} (split {split!r})"
+    if any(c in source for c in "*?["):
+        return _read_pattern(source, split, storage_options)
     if "://" in source:
         return _read_url(source, split, storage_options)
     path = Path(source).expanduser()
@@ -277,6 +283,9 @@ def _read_local(path: Path, split, audio_column: str = "audio") -> tuple[dataset
         _file_split_check(split, f"manifest {str(path)!r}")
         return read_manifest(path, column=audio_column), f"manifest {str(path)!r}"
     if path.is_dir():
+        files = _data_files_in(str(path), None)
+        if files and not any((path / marker).exists() for marker in _DISK_MARKERS):
+            return _read_many(files, split, {}, f"directory {str(path)!r}")
         return _read_saved(str(path), split, None, f"directory {str(path)!r}")
     fmt, compressed = _format_of(path.name)
     if fmt is None:
@@ -334,6 +343,9 @@ def _read_url(url: str, split, storage_options) -> tuple[datasets.Dataset, str]:
     where = f"URL {url!r}"
     fs, path = fsspec.core.url_to_fs(url, **storage_options)
     if fs.isdir(path):
+        files = _data_files_in(url, storage_options)
+        if files and not any(fs.exists(f"{path.rstrip('/')}/{marker}") for marker in _DISK_MARKERS):
+            return _read_many(files, split, storage_options, where)
         return _read_saved(url, split, storage_options, where)
     if not fs.exists(path):
         raise FileNotFoundError(f"{where} does not exist; check the URL and storage_options.")
@@ -347,6 +359,57 @@ def _read_url(url: str, split, storage_options) -> tuple[datasets.Dataset, str]:
     if fs.size(path) == 0:
         raise ValueError(f"{where} is empty (0 bytes); expected at least one example.")
     return _read_with_fsspec(url, fmt, storage_options), where
+
+
+def _data_files_in(folder: str, storage_options) -> list[str]:
+    """The data files (known format, maybe compressed) directly inside a local folder or URL, sorted."""
+    import fsspec
+
+    fs, path = fsspec.core.url_to_fs(folder, **(storage_options or {}))
+    names = sorted(fs.ls(path, detail=False))
+    files = [n for n in names if _format_of(n)[0] is not None and fs.isfile(n)]
+    if "://" in folder:
+        files = [fs.unstrip_protocol(f) for f in files]
+    return files
+
+
+def _read_pattern(pattern: str, split, storage_options) -> tuple[datasets.Dataset, str]:
+    """Every file matching a glob pattern (local or fsspec URL), as one dataset."""
+    import fsspec
+
+    fs, path = fsspec.core.url_to_fs(pattern, **storage_options)
+    files = sorted(fs.glob(path))
+    if not files:
+        raise FileNotFoundError(f"no file matches {pattern!r}; check the pattern (and storage_options for a URL).")
+    if "://" in pattern:
+        files = [fs.unstrip_protocol(f) for f in files]
+    return _read_many(files, split, storage_options, f"files {pattern!r}")
+
+
+_BUILDERS = {"parquet": ("parquet", {}), "csv": ("csv", {}), "tsv": ("csv", {"sep": "\t"}),
+             "json": ("json", {}), "arrow": ("arrow", {})}
+
+
+def _read_many(files: list[str], split, storage_options, where) -> tuple[datasets.Dataset, str]:
+    """Several data files of one format (each maybe gzip/zstd/... compressed), rows in file order.
+
+    ``datasets`` converts them file by file into its memory-mapped Arrow cache: nothing is
+    read whole into memory, and a URL is streamed, not first copied whole.
+    """
+    formats = {_format_of(f)[0] for f in files}
+    if None in formats or len(formats) != 1:
+        raise ValueError(
+            f"{where} must hold files of one format among {_supported()} (optionally compressed); "
+            f"got {sorted(str(f) for f in formats)} from {len(files)} files. Select the files with a glob pattern."
+        )
+    _file_split_check(split, where)
+    builder, options = _BUILDERS[formats.pop()]
+    try:
+        ds = datasets.load_dataset(builder, data_files=list(files), split="train",
+                                   storage_options=dict(storage_options) or None, **options)
+    except Exception as e:
+        raise ValueError(f"could not read {where}: {type(e).__name__}: {e}") from e
+    return ds, f"{where} ({len(files)} files)"
 
 
 def _read_with_fsspec(url: str, fmt: str, storage_options) -> datasets.Dataset:

@@ -30,7 +30,10 @@ def prune_stage(
         scored = attach_scores(store, dataset_ref, score_refs)
         positions = pruner.fit_indices(scored)
         table = pa.table({ROW_ID: column_to_numpy(scored, ROW_ID)[positions], "position": positions})
-        return StageOutput(table, meta={"rows_in": len(scored), "rows_kept": int(len(positions))})
+        meta = {"rows_in": len(scored), "rows_kept": int(len(positions))}
+        if hasattr(pruner, "rule_failures_"):  # rule-based pruners say how many rows each rule dropped
+            meta["rule_failures"] = pruner.rule_failures_
+        return StageOutput(table, meta=meta)
 
     key = SELECTION.key(pruner.config(), parents=[p.key for p in parents])
     return run_cached(store, SELECTION, pruner.config(), compute, parents=parents, key=key)
