@@ -249,8 +249,11 @@ def test_file_split_and_bad_paths(tmp_path):
     (tmp_path / "d.xlsx").write_text("x")
     with pytest.raises(ValueError, match="cannot tell the format"):
         load_dataset(str(tmp_path / "d.xlsx"))
+    no_data = tmp_path / "no-data"  # a folder without data files is neither kind of dataset folder
+    no_data.mkdir()
+    (no_data / "notes.txt").write_text("x")
     with pytest.raises(ValueError, match="save_to_disk"):
-        load_dataset(str(tmp_path))
+        load_dataset(str(no_data))
 
 
 def test_unknown_hub_name_offline(monkeypatch):
@@ -285,3 +288,37 @@ def test_rebuild_reproduces_shipped_data(tmp_path):
         new, old = pq.read_table(out / f"{split}.parquet"), pq.read_table(shipped / f"{split}.parquet")
         assert new.equals(old, check_metadata=True), split
     assert (out / "PROVENANCE.md").read_text() == (shipped / "PROVENANCE.md").read_text()
+
+
+def _jsonl_parts(folder):
+    """Ten rows over a plain, a gzip and a zstd JSONL file."""
+    import gzip
+    import json
+
+    import zstandard
+
+    rows = [json.dumps({"text": f"document number {i}"}) + "\n" for i in range(10)]
+    folder.mkdir()
+    (folder / "a.jsonl").write_text("".join(rows[:3]))
+    with gzip.open(folder / "b.jsonl.gz", "wt") as handle:
+        handle.write("".join(rows[3:6]))
+    (folder / "c.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress("".join(rows[6:]).encode()))
+    return folder
+
+
+def test_folder_and_glob_of_compressed_jsonl_files_load_in_name_order(tmp_path):
+    folder = _jsonl_parts(tmp_path / "parts")
+    expected = [f"document number {i}" for i in range(10)]
+    for source in (str(folder), str(folder / "*.jsonl*"), f"file://{folder}"):
+        ds = load_dataset(source, label_column=None)
+        assert ds["text"] == expected and ds["row_id"] == list(range(10)), source
+    assert load_dataset(str(folder / "*.gz"), label_column=None)["text"] == expected[3:6]
+
+
+def test_multi_file_errors_name_the_problem(tmp_path):
+    folder = _jsonl_parts(tmp_path / "parts")
+    (folder / "d.csv").write_text("text\nx\n")
+    with pytest.raises(ValueError, match="one format"):
+        load_dataset(str(folder), label_column=None)
+    with pytest.raises(FileNotFoundError, match="no file matches"):
+        load_dataset(str(tmp_path / "missing" / "*.jsonl"))

@@ -1,0 +1,86 @@
+"""``--preset corpus`` end to end on a few hundred documents from a multi-file JSONL folder."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import zstandard
+
+from dprune.data import load_dataset
+from dprune.store import ArtifactStore
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from flows.prune import parse_args, prune  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def prefect_server():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def _corpus(folder: Path) -> dict[str, list[int]]:
+    """300 documents over three files; returns the rows that must be dropped, by reason."""
+    sentences = load_dataset("rotten_tomatoes", split="train")["text"]
+    rng = np.random.default_rng(0)
+    docs = [" ".join(sentences[i] for i in rng.choice(len(sentences), size=6, replace=False)) for _ in range(300)]
+    exact = list(range(200, 210))
+    near = list(range(210, 220))
+    short = list(range(220, 230))
+    for i, row in enumerate(exact):
+        docs[row] = docs[i].upper()
+    for i, row in enumerate(near):
+        docs[row] = docs[20 + i] + " and that is all"
+    for row, word in zip(short, "one two three four five six seven eight nine ten".split()):
+        docs[row] = f"too short: {word}"
+    lines = [json.dumps({"text": d}) + "\n" for d in docs]
+    folder.mkdir()
+    (folder / "part-0.jsonl").write_text("".join(lines[:100]))
+    with gzip.open(folder / "part-1.jsonl.gz", "wt") as handle:
+        handle.write("".join(lines[100:200]))
+    (folder / "part-2.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress("".join(lines[200:]).encode()))
+    return {"exact_duplicate": exact, "near_duplicate": near, "word_count": short}
+
+
+@pytest.mark.slow
+def test_corpus_preset_drops_duplicates_and_low_quality_rows(prefect_server, kenlm_tools, tmp_path):
+    dropped = _corpus(tmp_path / "corpus")
+    store_root = str(tmp_path / "store")
+    params, _ = parse_args(["--preset", "corpus", "--dataset", str(tmp_path / "corpus"), "--corpus", "shard_rows=128",
+                            "--perplexity", "order=2,discount_fallback=true,shard_rows=128",
+                            "--store", store_root, "--output", str(tmp_path / "out")])
+    result = prune(**params)
+    assert result["pruner"]["name"] == "rules"
+    assert {"exact_duplicate", "near_duplicate", "word_count", "duplicate_10gram_chars", "language_confidence",
+            "perplexity"} <= set(result["score_columns"])
+    kept = set(json.loads(Path(result["outputs"]["kept_ids"]).read_text())["kept_row_ids"])
+    for reason, rows in dropped.items():
+        assert not kept & set(rows), reason
+    assert len(kept) >= 200  # the 270 original documents are long, fluent English with stop words
+    store = ArtifactStore(store_root)
+    failures = store.manifest(store.ref("selection", result["selection"]["key"]))["meta"]["rule_failures"]
+    assert failures["exact_duplicate"] == 10 and failures["near_duplicate"] == 20  # exact copies are near ones too
+    assert failures["word_count"] >= 10
+    stages = {a["stage"] for a in store.ls() if a["complete"]}
+    assert {"minhash", "near_duplicates", "quality", "language", "perplexity"} <= stages
+    assert "embeddings" not in stages and "dynamics" not in stages
+
+
+def test_unknown_corpus_option_and_stage_fail_before_work(tmp_path):
+    from dprune.core.params import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match=r"unknown option\(s\) \['threshhold'\]"):
+        prune.fn(dataset="x", preset="corpus", corpus={"threshhold": 0.5}, store=str(tmp_path / "s"))
+    with pytest.raises(InvalidParameterError, match="unknown stage"):
+        prune.fn(dataset="x", preset="corpus", corpus={"stages": ["dedup"]}, store=str(tmp_path / "s"))
+    with pytest.raises(InvalidParameterError, match="'preset' parameter"):
+        prune.fn(dataset="x", preset="web", store=str(tmp_path / "s"))
