@@ -21,11 +21,15 @@ What is measured, in one process:
   Jaccard >= 0.8 (both rows in one component) and precision of the reported pairs
   against their true Jaccard (Python sets; at most 20,000 pairs checked).
 * **Exact duplicates**, **Gopher statistics** (all 21) and **language id**, docs/s.
+* with ``--flow``: the corpus written as four gzip JSONL files, then ``python flows/prune.py
+  --preset corpus`` on that folder in a subprocess (its own temporary Prefect server):
+  wall time and the peak RSS of the flow process tree (largest single process).
 
 Usage::
 
     python benchmarks/corpus.py            # 1,000,000 documents
     python benchmarks/corpus.py --quick    # 100,000 documents
+    python benchmarks/corpus.py --quick --flow   # also the whole corpus flow
 
 Timings come from a shared 2-core machine unless said otherwise. The last line of the
 output is one JSON object.
@@ -125,6 +129,34 @@ def datasketch_signatures(texts: list[str], normalizer) -> list:
     return signatures
 
 
+def run_flow(texts: pa.Array, workdir: str) -> dict:
+    """Write the corpus as 4 gzip JSONL files and run the corpus preset of the prune flow on them."""
+    import gzip
+    import subprocess
+
+    folder = os.path.join(workdir, "corpus")
+    os.makedirs(folder)
+    n = len(texts)
+    for part in range(4):
+        with gzip.open(os.path.join(folder, f"part-{part}.jsonl.gz"), "wt", compresslevel=1) as handle:
+            for text in texts.slice(part * n // 4, (part + 1) * n // 4 - part * n // 4).to_pylist():
+                handle.write(json.dumps({"text": text}) + "\n")
+    repo = os.path.dirname(_HERE)
+    command = [sys.executable, os.path.join(repo, "flows", "prune.py"), "--preset", "corpus", "--dataset", folder,
+               "--store", os.path.join(workdir, "store"), "--output", os.path.join(workdir, "out")]
+    env = {**os.environ, "PYTHONPATH": repo, "HF_DATASETS_CACHE": os.path.join(workdir, "hf")}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=workdir)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"the corpus flow failed:\n{done.stderr[-3000:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    kept = json.loads(open(os.path.join(workdir, "out", "kept_ids.json")).read())
+    return {"flow_wall_s": round(wall, 1), "flow_peak_rss_mb": round(max(peak, before) / 1024, 1),
+            "flow_rows_kept": kept["rows_kept"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="100,000 documents")
@@ -132,6 +164,7 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=2000, help="documents for the backend comparison")
     parser.add_argument("--rounds", type=int, default=3, help="timing rounds of the backend comparison")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--flow", action="store_true", help="also time the corpus preset of the prune flow")
     args = parser.parse_args()
     num_docs = args.docs or (100_000 if args.quick else 1_000_000)
 
@@ -200,6 +233,13 @@ def main() -> None:
     quality_docs = texts.slice(0, min(20_000, num_docs))
     _, quality_s = timed(quality_statistics, quality_docs)
     _, language_s = timed(identify_languages, sample)
+    flow = {}
+    if args.flow:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="dprune-corpus-flow-") as workdir:
+            flow = run_flow(texts, workdir)
+        print(f"corpus flow: {flow}", flush=True)
     ours_per_s = n_sample / ours_sample_s
     baseline_per_s = n_sample / datasketch_s
     result = {
@@ -226,6 +266,7 @@ def main() -> None:
         "quality_statistics_docs_per_s": round(len(quality_docs) / quality_s, 1),
         "language_docs_per_s": round(n_sample / language_s, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        **flow,
         "machine": "shared 2-core CPU, noisy timings",
     }
     print(json.dumps(result))
