@@ -68,7 +68,7 @@ from flows.settings import (
 )
 from tasks.audio import audio_shard_task, audio_task
 from tasks.cluster import cluster_task
-from tasks.common import map_shard_tasks, store_of
+from tasks.common import map_shard_tasks, resolve_shard_rows, store_of
 from tasks.embed import embed_shard_task, embed_task
 from tasks.export import export_task
 from tasks.kenlm import kenlm_task
@@ -224,6 +224,7 @@ def prune(
         if "text_normalizer" in score_options:  # the model is trained on text normalized as it is scored
             kenlm_options.setdefault("normalizer", score_options["text_normalizer"])
         lm_ref = kenlm_task(dataset_ref, text_column=text_column, reuse_only=reuse_only, **kenlm_options)
+        score_options["shard_rows"] = resolve_shard_rows(dataset_ref, score_options["shard_rows"])
         score_refs.append(map_shard_tasks(
             perplexity_shard_task, perplexity_task, dataset_ref, lm_ref, shard_rows=score_options["shard_rows"],
             reuse_only=reuse_only, options={"text_column": text_column, **score_options},
@@ -273,7 +274,7 @@ def corpus_scores(dataset_ref, settings: dict[str, Any], *, text_column: str, re
     from dprune.corpus.quality import QUALITY_STATISTICS
 
     refs, columns = [], []
-    shard_rows = settings["shard_rows"]
+    shard_rows = resolve_shard_rows(dataset_ref, settings["shard_rows"])
     common = {"text_column": text_column, "shard_rows": shard_rows}
     if "exact_duplicate" in settings["stages"]:
         spec = {"name": "exact_duplicate", "params": {"text_column": text_column, "score_column": "exact_duplicate"}}

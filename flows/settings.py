@@ -22,7 +22,7 @@ from dprune.core.params import InvalidParameterError
 DEFAULT_STORE = os.environ.get("DPRUNE_STORE", ".dprune/store")
 DEFAULT_EMBEDDING: dict[str, Any] = {"shard_rows": 2048}
 DEFAULT_CLUSTERING: dict[str, Any] = {"num_clusters": 10, "metric": "cosine", "score_column": "kmeans_distance"}
-DEFAULT_PERPLEXITY: dict[str, Any] = {"order": 5, "shard_rows": 5000, "score_column": "perplexity"}
+DEFAULT_PERPLEXITY: dict[str, Any] = {"order": 5, "shard_rows": "auto", "score_column": "perplexity"}
 DEFAULT_DYNAMICS: dict[str, Any] = {
     "method": "linear_probe",
     "seeds": [0, 1, 2],
@@ -35,7 +35,7 @@ DEFAULT_AUDIO: dict[str, Any] = {"shard_rows": 1000, "vad": "silero"}
 CORPUS_STAGES = ("exact_duplicate", "near_duplicate", "quality", "language")
 DEFAULT_CORPUS: dict[str, Any] = {
     "stages": list(CORPUS_STAGES),
-    "shard_rows": 100_000,
+    "shard_rows": "auto",
     "threshold": 0.8,
     "unit": "word",
     "ngram": 5,

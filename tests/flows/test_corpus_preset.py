@@ -84,3 +84,21 @@ def test_unknown_corpus_option_and_stage_fail_before_work(tmp_path):
         prune.fn(dataset="x", preset="corpus", corpus={"stages": ["dedup"]}, store=str(tmp_path / "s"))
     with pytest.raises(InvalidParameterError, match="'preset' parameter"):
         prune.fn(dataset="x", preset="web", store=str(tmp_path / "s"))
+
+
+def test_auto_shard_rows_follow_the_bytes_of_the_dataset(tmp_path, monkeypatch):
+    import tasks.common
+    from dprune.stages.dataset import load_stage
+
+    store = ArtifactStore(str(tmp_path / "store"))
+    dataset_ref = load_stage(store, "rotten_tomatoes", label_column=None)
+    manifest = store.manifest(dataset_ref)
+    total = sum(shard["bytes"] for shard in manifest["shards"])
+    monkeypatch.setattr(tasks.common, "AUTO_MIN_SHARD_ROWS", 1)
+    monkeypatch.setattr(tasks.common, "AUTO_SHARD_BYTES", total // 4)
+    rows = tasks.common.resolve_shard_rows(dataset_ref, "auto")
+    assert -(-manifest["num_rows"] // rows) == 4  # a quarter of the bytes per shard: four shards
+    assert tasks.common.resolve_shard_rows(dataset_ref, 123) == 123
+    monkeypatch.setattr(tasks.common, "AUTO_MIN_SHARD_ROWS", 1000)
+    monkeypatch.setattr(tasks.common, "AUTO_SHARD_BYTES", 1)
+    assert tasks.common.resolve_shard_rows(dataset_ref, "auto") == 1000  # the floor
