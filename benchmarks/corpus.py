@@ -218,7 +218,8 @@ def main() -> None:
         signing["datasketch"].append(timed(datasketch_minhash, byte_shingles)[1])
     ours_signing_s, datasketch_signing_s = (float(np.median(signing[k])) for k in ("ours", "datasketch"))
     n_sample = len(sample)
-    print(f"sample of {n_sample}: ours {n_sample / ours_sample_s:.0f}/s, numpy backend {n_sample / numpy_sample_s:.0f}/s, "
+    print(f"sample of {n_sample}: ours {n_sample / ours_sample_s:.0f}/s, "
+          f"numpy backend {n_sample / numpy_sample_s:.0f}/s, "
           f"datasketch {n_sample / datasketch_s:.0f}/s", flush=True)
 
     # --- the whole corpus

@@ -354,7 +354,8 @@ def near_duplicates(
     shingling = {"unit": unit, "ngram": ngram, "normalizer": normalizer}
     signatures = np.concatenate(
         [
-            document_signatures(texts.slice(start, batch_size), num_perm=num_perm, seed=seed, backend=backend, **shingling)
+            document_signatures(texts.slice(start, batch_size), num_perm=num_perm, seed=seed, backend=backend,
+                                **shingling)
             for start in range(0, len(texts), batch_size)
         ]
     ) if len(texts) else np.zeros((0, num_perm), dtype=np.uint32)

@@ -111,6 +111,11 @@ def _numbers(array: pa.Array) -> np.ndarray:
     return array.to_numpy(zero_copy_only=False).astype(np.float64)
 
 
+def _matches(values: pa.Array, pattern: str) -> np.ndarray:
+    """1.0 where a piece matches the RE2 ``pattern``, else 0.0."""
+    return _numbers(pc.match_substring_regex(values, pattern))
+
+
 def _word_statistics(texts: pa.Array, words: Segments) -> dict[str, np.ndarray]:
     count = words.counts.astype(np.float64)
     hashes = _numbers(pc.count_substring(texts, "#"))
@@ -122,7 +127,7 @@ def _word_statistics(texts: pa.Array, words: Segments) -> dict[str, np.ndarray]:
         "mean_word_length": _share(_per_doc(words, _lengths(words.values)), count),
         "hash_to_word_ratio": _share(hashes, count),
         "ellipsis_to_word_ratio": _share(ellipses, count),
-        "alphabetic_word_share": _share(_per_doc(words, _numbers(pc.match_substring_regex(words.values, r"\pL"))), count),
+        "alphabetic_word_share": _share(_per_doc(words, _matches(words.values, r"\pL")), count),
         "stop_word_count": _per_doc(words, _numbers(stop)),
     }
 
@@ -144,10 +149,8 @@ def _repetition(segments: Segments, total_chars: np.ndarray, name: str) -> dict[
 def _line_statistics(texts: pa.Array, lines: Segments) -> dict[str, np.ndarray]:
     total = _lengths(texts)
     return {
-        "bullet_line_share": _share(_per_doc(lines, _numbers(pc.match_substring_regex(lines.values, _BULLET))), lines.counts),
-        "ellipsis_line_share": _share(
-            _per_doc(lines, _numbers(pc.match_substring_regex(lines.values, _ELLIPSIS_END))), lines.counts
-        ),
+        "bullet_line_share": _share(_per_doc(lines, _matches(lines.values, _BULLET)), lines.counts),
+        "ellipsis_line_share": _share(_per_doc(lines, _matches(lines.values, _ELLIPSIS_END)), lines.counts),
         **_repetition(lines, total, "line"),
     }
 

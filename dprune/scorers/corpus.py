@@ -27,7 +27,16 @@ from dprune.corpus.exact import duplicate_groups, exact_hashes
 from dprune.corpus.language import identify_languages, language_labels
 from dprune.corpus.minhash import BACKENDS, SHINGLE_UNITS, VERIFY_MODES, near_duplicates
 from dprune.corpus.quality import QUALITY_STATISTICS, quality_statistics
-from dprune.core.params import CALLABLE, NON_EMPTY_STR, NONE, InstanceOf, Interval, InvalidParameterError, Options, Predicate
+from dprune.core.params import (
+    CALLABLE,
+    NON_EMPTY_STR,
+    NONE,
+    InstanceOf,
+    Interval,
+    InvalidParameterError,
+    Options,
+    Predicate,
+)
 from dprune.core.registry import register_scorer
 from dprune.text.normalization import NORMALIZER_PRESETS, TextNormalizer
 
@@ -89,9 +98,8 @@ class ExactDuplicateScorer(_TextScorer):
         self.score_column = score_column
 
     def compute_scores(self, dataset: Dataset, **kwargs: Any) -> np.ndarray:
-        hashes = np.concatenate(
-            [exact_hashes(batch, self.text_normalizer) for batch in text_batches(dataset, self.text_column, self.batch_size)]
-        )
+        batches = text_batches(dataset, self.text_column, self.batch_size)
+        hashes = np.concatenate([exact_hashes(batch, self.text_normalizer) for batch in batches])
         groups = duplicate_groups(hashes)
         self.hashes_ = hashes
         self.duplicate_of_ = np.where(groups.is_duplicate, groups.group, -1)

@@ -20,7 +20,14 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from dprune.corpus.minhash import band_keys, components, lsh_parameters, pair_jaccard, pairs_from_band_keys, signature_similarity
+from dprune.corpus.minhash import (
+    band_keys,
+    components,
+    lsh_parameters,
+    pair_jaccard,
+    pairs_from_band_keys,
+    signature_similarity,
+)
 from dprune.stages.minhash import table_to_signatures
 from dprune.stages.runner import Stage, StageOutput, run_cached
 from dprune.stages.scores import columns_stage
