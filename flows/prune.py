@@ -340,8 +340,10 @@ def print_summary(result: dict[str, Any]) -> None:
     """Where everything went, in a few lines."""
     outputs = result["outputs"]
     kept = json.loads(Path(outputs["kept_ids"]).read_text())
-    print(f"\nKept {kept['rows_kept']:,} of {kept['rows_in']:,} rows with {result['pruner']['name']} "
-          f"{result['pruner'].get('params', {})}")
+    params = dict(result["pruner"].get("params", {}))
+    if isinstance(params.get("rules"), dict):  # the corpus preset's ~20 bounds: name them, not their values
+        params["rules"] = sorted(params["rules"])
+    print(f"\nKept {kept['rows_kept']:,} of {kept['rows_in']:,} rows with {result['pruner']['name']} {params}")
     print(f"  scores        : {', '.join(result['score_columns'])}")
     print(f"  pruned parquet: {outputs['parquet']}")
     print(f"  save_to_disk  : {outputs['dataset_dir']}")

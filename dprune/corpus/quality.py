@@ -82,7 +82,7 @@ GOPHER_RULES: dict[str, tuple[float | None, float | None]] = {
     "top_2gram_chars": (None, 0.2),
     "top_3gram_chars": (None, 0.18),
     "top_4gram_chars": (None, 0.16),
-    **{f"duplicate_{n}gram_chars": (None, 0.15 - 0.01 * (n - 5)) for n in DUPLICATE_NGRAM_SIZES},
+    **{f"duplicate_{n}gram_chars": (None, round(0.15 - 0.01 * (n - 5), 2)) for n in DUPLICATE_NGRAM_SIZES},
 }
 
 #: Documents processed together inside :func:`quality_statistics`.
