@@ -275,7 +275,7 @@ def corpus_scores(dataset_ref, settings: dict[str, Any], *, text_column: str, re
 
     refs, columns = [], []
     shard_rows = resolve_shard_rows(dataset_ref, settings["shard_rows"])
-    common = {"text_column": text_column, "shard_rows": shard_rows}
+    common = {"text_column": text_column, "shard_rows": shard_rows, "num_proc": settings["num_proc"]}
     if "exact_duplicate" in settings["stages"]:
         spec = {"name": "exact_duplicate", "params": {"text_column": text_column, "score_column": "exact_duplicate"}}
         refs.append(score_task(dataset_ref, spec, reuse_only=reuse_only))

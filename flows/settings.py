@@ -42,6 +42,7 @@ DEFAULT_CORPUS: dict[str, Any] = {
     "num_perm": 128,
     "verify": "exact",
     "language": None,
+    "num_proc": 1,
 }
 STAGE_DEFAULTS = {
     "embedding": DEFAULT_EMBEDDING,

@@ -28,12 +28,15 @@ def language_stage(
     score_column: str = "language_confidence",
     shard_rows: int = 100_000,
     batch_size: int = 10_000,
+    num_proc: int = 1,
     shards: Sequence[int] | None = None,
     on_shard: Callable[[int, int, int], None] | None = None,
 ) -> Any:
     """Language and confidence of the dataset artifact's texts; the confidence as a scores artifact.
 
-    With ``shards``, compute only those shards and return None.
+    ``num_proc`` worker processes compute the batches of a shard (language id is the slowest corpus
+    stage: about 260 documents of 900 characters per second and process). With ``shards``, compute
+    only those shards and return None.
     """
     import py3langid
 
@@ -49,7 +52,7 @@ def language_stage(
         dataset=dataset, columns=[text_column], shard_rows=shard_rows,
         schema=pa.schema([("language", pa.string()), ("language_confidence", pa.float64())]),
         parents=[dataset_ref], inputs=(fingerprint,), meta={"dataset_fingerprint": fingerprint},
-        batch_size=batch_size, shards=shards, on_shard=on_shard,
+        batch_size=batch_size, num_proc=num_proc, shards=shards, on_shard=on_shard,
     )
     if shards is not None:
         return None

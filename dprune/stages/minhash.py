@@ -51,12 +51,14 @@ def minhash_stage(
     backend: str = "rensa",
     shard_rows: int = 100_000,
     batch_size: int = 10_000,
+    num_proc: int = 1,
     shards: Sequence[int] | None = None,
     on_shard: Callable[[int, int, int], None] | None = None,
 ) -> Any:
     """Signatures of the dataset artifact's texts (see :func:`dprune.corpus.minhash.document_signatures`).
 
-    With ``shards``, compute only those shards and return None.
+    ``num_proc`` worker processes compute the batches of a shard. With ``shards``, compute only
+    those shards and return None.
     """
     normalizer = resolve_normalizer(text_normalizer)
     config = {"unit": unit, "ngram": ngram, "num_perm": num_perm, "seed": seed,
@@ -75,5 +77,5 @@ def minhash_stage(
         store, MINHASH, config, compute, dataset=dataset, columns=[text_column], shard_rows=shard_rows,
         schema=schema, parents=[dataset_ref], inputs=(fingerprint,),
         meta={"dataset_fingerprint": fingerprint, "text_column": text_column}, batch_size=batch_size,
-        shards=shards, on_shard=on_shard,
+        num_proc=num_proc, shards=shards, on_shard=on_shard,
     )

@@ -28,12 +28,14 @@ def quality_stage(
     statistics: Sequence[str] | None = None,
     shard_rows: int = 100_000,
     batch_size: int = 10_000,
+    num_proc: int = 1,
     shards: Sequence[int] | None = None,
     on_shard: Callable[[int, int, int], None] | None = None,
 ) -> Any:
     """Gopher statistics of the dataset artifact's texts, as a scores artifact (one column each).
 
-    With ``shards``, compute only those shards and return None.
+    ``num_proc`` worker processes compute the batches of a shard. With ``shards``, compute only
+    those shards and return None.
     """
     names = list(QUALITY_STATISTICS if statistics is None else statistics)
     unknown = sorted(set(names) - set(QUALITY_STATISTICS))
@@ -47,7 +49,8 @@ def quality_stage(
         lambda table, start: quality_statistics(table.column(text_column), names),
         dataset=dataset, columns=[text_column], shard_rows=shard_rows,
         schema=pa.schema([(name, pa.float64()) for name in names]), parents=[dataset_ref], inputs=(fingerprint,),
-        meta={"dataset_fingerprint": fingerprint}, batch_size=batch_size, shards=shards, on_shard=on_shard,
+        meta={"dataset_fingerprint": fingerprint}, batch_size=batch_size, num_proc=num_proc, shards=shards,
+        on_shard=on_shard,
     )
     if shards is not None:
         return None

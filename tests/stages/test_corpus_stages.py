@@ -60,6 +60,6 @@ def test_quality_and_language_stages_give_score_columns(tmp_path):
                                        shard_rows=16, batch_size=5))
     assert quality.column_names == ["row_id", "word_count", "stop_word_count"]
     assert quality["word_count"][0] == len(texts[0].split())
-    language = store.read(language_stage(store, dataset_ref, language="en", shard_rows=25))
+    language = store.read(language_stage(store, dataset_ref, language="en", shard_rows=25, batch_size=10, num_proc=2))
     assert language.column_names == ["row_id", "language_confidence"]
     assert min(language["language_confidence"]) > 0.5
