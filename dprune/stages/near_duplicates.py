@@ -38,11 +38,12 @@ VERIFY_MODES = ("exact", "estimate")
 
 def _similarity(store: Any, dataset_ref: Any, signatures_ref: Any, table: pa.Table, pairs: np.ndarray,
                 verify: str) -> np.ndarray:
+    involved = np.unique(pairs)  # only the rows of candidate pairs are read again
     if verify == "estimate":
-        return signature_similarity(table_to_signatures(table), pairs) if len(pairs) else np.zeros(0)
+        signatures = table_to_signatures(table.take(pa.array(involved, type=pa.int64())))
+        return signature_similarity(signatures, np.searchsorted(involved, pairs))
     manifest = store.manifest(signatures_ref)
     config, text_column = manifest["config"], manifest["meta"]["text_column"]
-    involved = np.unique(pairs)
     texts = store.read_table(dataset_ref).column(text_column).take(pa.array(involved, type=pa.int64()))
     return pair_jaccard(pairs, involved, texts, unit=config["unit"], ngram=config["ngram"],
                         normalizer=_normalizer(config["normalizer"]))

@@ -50,6 +50,7 @@ def test_minhash_resumes_by_shard_and_near_duplicates_match_the_domain_function(
     assert near_duplicates_stage(store, dataset_ref, signatures_ref) == scores_ref
     estimated = near_duplicates_stage(store, dataset_ref, signatures_ref, verify="estimate")
     assert estimated != scores_ref
+    np.testing.assert_array_equal(store.read(estimated)["near_duplicate"], flags)
 
 
 def test_quality_and_language_stages_give_score_columns(tmp_path):
