@@ -28,7 +28,7 @@ flow's parameters; flags win).
 ``--preset corpus`` runs the text-only corpus stages instead, with no labels: exact
 duplicates, MinHash near-duplicates, Gopher quality statistics, language id and
 perplexity, then keeps the rows that are neither duplicates nor fail a Gopher rule
-(:class:`~dprune.pruners.rules.RulePruner`; the selection's manifest counts the rows
+(:class:`~dprune.pruners.ranges.RangesPruner`; the selection's manifest counts the rows
 each rule dropped)::
 
     python flows/prune.py --preset corpus --dataset 'data/*.jsonl.gz'
@@ -101,7 +101,7 @@ def corpus_rules(score_columns: list[str]) -> dict[str, tuple]:
 def default_pruner(score_columns: list[str], preset: str = "default") -> dict[str, Any]:
     """Rules for the corpus preset; the speech rule on audio scores; coverage-centric on AUM; else stratified."""
     if preset == "corpus" and corpus_rules(score_columns):
-        return {"name": "rules", "params": {"rules": corpus_rules(score_columns)}}
+        return {"name": "ranges", "params": {"ranges": corpus_rules(score_columns)}}
     if set(AUDIO_SCORE_COLUMNS) <= set(score_columns):
         return {"name": "ranges", "params": {}}
     if "aum" in score_columns:
@@ -341,8 +341,8 @@ def print_summary(result: dict[str, Any]) -> None:
     outputs = result["outputs"]
     kept = json.loads(Path(outputs["kept_ids"]).read_text())
     params = dict(result["pruner"].get("params", {}))
-    if isinstance(params.get("rules"), dict):  # the corpus preset's ~20 bounds: name them, not their values
-        params["rules"] = sorted(params["rules"])
+    if isinstance(params.get("ranges"), dict) and len(params["ranges"]) > 6:  # the corpus preset's ~20 bounds
+        params["ranges"] = sorted(params["ranges"])
     print(f"\nKept {kept['rows_kept']:,} of {kept['rows_in']:,} rows with {result['pruner']['name']} {params}")
     print(f"  scores        : {', '.join(result['score_columns'])}")
     print(f"  pruned parquet: {outputs['parquet']}")

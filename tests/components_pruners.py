@@ -17,7 +17,6 @@ from dprune.pruners import (
     GopherPruner,
     QuantileBandPruner,
     RandomPruner,
-    RulePruner,
     StratifiedPruner,
     ThresholdPruner,
     TopKPruner,
@@ -47,7 +46,6 @@ PRUNER_FACTORIES: dict[str, Callable[[], list[Pruner]]] = {
         ThresholdPruner(high=0.0, inclusive="neither"),
     ],
     "gopher": lambda: [GopherPruner(), GopherPruner(rules={"word_count": (5, None), "top_2gram_chars": (None, 0.2)}, batch_size=5)],
-    "rules": lambda: [RulePruner(rules={"score": (-0.5, None)}), RulePruner(rules={"label": (None, 0), "score": (None, 1)})],
     "quantile_band": lambda: [QuantileBandPruner(band=(0.25, 0.75)), QuantileBandPruner(band="head", order="score")],
     "class_balanced": lambda: [
         ClassBalancedPruner(TopKPruner(k=1), k=0.5),
@@ -65,7 +63,6 @@ PRUNER_FACTORIES: dict[str, Callable[[], list[Pruner]]] = {
 }
 
 PRUNER_BAD_PARAMS: dict[str, list[tuple[dict, str]]] = {
-    "rules": [({"rules": None}, "rules"), ({"rules": {"score": (1, 0)}}, "rules"), ({"rules": {"score": "low"}}, "rules")],
     "gopher": [
         ({"rules": {"perplexity": (0, 1)}}, "rules"),
         ({"rules": {"word_count": (10, 5)}}, "rules"),

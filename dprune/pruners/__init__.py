@@ -10,7 +10,6 @@ One module per selection family:
 * :mod:`~dprune.pruners.combine`: :func:`combine_scores`, :class:`CombinedScorePruner`;
 * :mod:`~dprune.pruners.data_map`: :class:`DataMapRegionPruner` (training-dynamics regions);
 * :mod:`~dprune.pruners.ranges`: :class:`RangesPruner` (per-column ranges; the default speech rule);
-* :mod:`~dprune.pruners.rules`: :class:`RulePruner` (bounds on score columns, explained per row);
 * :mod:`~dprune.pruners.gopher`: :class:`GopherPruner` (the Gopher quality rules, explained per row).
 
 Shared pieces live in :mod:`~dprune.pruners.base` (:class:`ScorePruner`,
@@ -27,7 +26,6 @@ from dprune.pruners.gopher import GopherPruner
 from dprune.pruners.random_sampling import RandomPruner
 from dprune.pruners.ranges import SPEECH_QUALITY_RANGES, RangesPruner
 from dprune.pruners.ranking import BottomKPruner, TopKPruner
-from dprune.pruners.rules import RulePruner
 from dprune.pruners.stratified import CoverageCentricPruner, StratifiedPruner, assign_strata
 from dprune.pruners.threshold import QuantileBandPruner, ThresholdPruner
 
@@ -42,7 +40,6 @@ __all__ = [
     "RandomPruner",
     "RangesPruner",
     "SPEECH_QUALITY_RANGES",
-    "RulePruner",
     "ScorePruner",
     "StratifiedPruner",
     "ThresholdPruner",

@@ -2,10 +2,10 @@
 
 Each rule bounds one statistic of :mod:`dprune.corpus.quality` (by default the paper's
 :data:`~dprune.corpus.quality.GOPHER_RULES`); a row is dropped when any statistic falls
-outside its bounds (the evaluation of :func:`~dprune.pruners.rules.apply_rules`). The
-pruner says why: ``dropped_by_`` holds, for each row, the first
-rule (in the order of ``rules``) it failed, or ``""`` when it was kept, and
-``rule_failures_`` counts the rows failing each rule (a row can fail several).
+outside its bounds (closed bounds, as in :class:`~dprune.pruners.ranges.RangesPruner`). The
+pruner says why: ``dropped_by_`` holds, for each row, the first rule (in the order of
+``rules``) it failed, or ``""`` when it was kept, and ``failed_`` counts the rows failing
+each rule (a row can fail several).
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ from dprune.core.base import Pruner
 from dprune.corpus.quality import GOPHER_RULES, QUALITY_STATISTICS, quality_statistics
 from dprune.core.params import NON_EMPTY_STR, NONE, Interval, Predicate
 from dprune.core.registry import register_pruner
-from dprune.pruners.rules import apply_rules, is_rules
+from dprune.pruners.ranges import RANGES
 from dprune.scorers.corpus import text_batches
 
 __all__ = ["GopherPruner"]
 
 
 def _is_gopher_rules(value: Any) -> bool:
-    return is_rules(value) and all(name in QUALITY_STATISTICS for name in value)
+    return RANGES.accepts(value) and all(name in QUALITY_STATISTICS for name in value)
 
 
 @register_pruner("gopher")
@@ -65,7 +65,14 @@ class GopherPruner(Pruner):
         rules = GOPHER_RULES if self.rules is None else self.rules
         names = list(rules)
         parts = [quality_statistics(batch, names) for batch in text_batches(dataset, self.text_column, self.batch_size)]
-        outcome = apply_rules({name: np.concatenate([part[name] for part in parts]) for name in names}, rules)
-        self.dropped_by_ = outcome.dropped_by
-        self.rule_failures_ = outcome.failures
-        return np.flatnonzero(outcome.kept)
+        values = {name: np.concatenate([part[name] for part in parts]) for name in names}
+        failed = np.zeros((len(names), len(dataset)), dtype=bool)
+        for r, (name, (low, high)) in enumerate(rules.items()):
+            if low is not None:
+                failed[r] |= values[name] < low
+            if high is not None:
+                failed[r] |= values[name] > high
+        dropped = failed.any(axis=0)
+        self.dropped_by_ = np.where(dropped, np.asarray(names, dtype=object)[failed.argmax(axis=0)], "").astype(object)
+        self.failed_ = {name: int(failed[r].sum()) for r, name in enumerate(names)}
+        return np.flatnonzero(~dropped)

@@ -31,8 +31,8 @@ def prune_stage(
         positions = pruner.fit_indices(scored)
         table = pa.table({ROW_ID: column_to_numpy(scored, ROW_ID)[positions], "position": positions})
         meta = {"rows_in": len(scored), "rows_kept": int(len(positions))}
-        if hasattr(pruner, "rule_failures_"):  # rule-based pruners say how many rows each rule dropped
-            meta["rule_failures"] = pruner.rule_failures_
+        if isinstance(getattr(pruner, "failed_", None), dict):  # range pruners: rows each range rejected
+            meta["rule_failures"] = pruner.failed_
         return StageOutput(table, meta=meta)
 
     key = SELECTION.key(pruner.config(), parents=[p.key for p in parents])

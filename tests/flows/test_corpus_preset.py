@@ -59,7 +59,7 @@ def test_corpus_preset_drops_duplicates_and_low_quality_rows(prefect_server, ken
                             "--perplexity", "order=2,discount_fallback=true,shard_rows=128",
                             "--store", store_root, "--output", str(tmp_path / "out")])
     result = prune(**params)
-    assert result["pruner"]["name"] == "rules"
+    assert result["pruner"]["name"] == "ranges"
     assert {"exact_duplicate", "near_duplicate", "word_count", "duplicate_10gram_chars", "language_confidence",
             "perplexity"} <= set(result["score_columns"])
     kept = set(json.loads(Path(result["outputs"]["kept_ids"]).read_text())["kept_row_ids"])

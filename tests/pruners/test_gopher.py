@@ -28,8 +28,8 @@ def test_good_text_kept_and_each_failure_explained():
     assert pruner.dropped_by_.tolist() == [
         "", "word_count", "hash_to_word_ratio", "bullet_line_share", "duplicate_line_share"
     ]
-    assert pruner.rule_failures_["word_count"] == 1
-    assert pruner.rule_failures_["stop_word_count"] == 1  # the hashtags ("to be" has two stop words)
+    assert pruner.failed_["word_count"] == 1
+    assert pruner.failed_["stop_word_count"] == 1  # the hashtags ("to be" has two stop words)
 
 
 def test_custom_rules_replace_the_paper_rules():
@@ -38,12 +38,3 @@ def test_custom_rules_replace_the_paper_rules():
     assert kept["text"] == ["a few words", ""]
     assert pruner.dropped_by_.tolist() == ["word_count", "", "", "word_count"]
 
-
-def test_rule_pruner_explains_each_dropped_row():
-    from dprune import RulePruner
-
-    dataset = Dataset.from_dict({"dup": [0.0, 1.0, 0.0, 0.0], "words": [80, 90, 10, float("nan")]})
-    pruner = RulePruner(rules={"dup": (None, 0.5), "words": (50, None)})
-    assert pruner.prune(dataset)["words"] == [80]
-    assert pruner.dropped_by_.tolist() == ["", "dup", "words", "words"]
-    assert pruner.rule_failures_ == {"dup": 1, "words": 2}
