@@ -61,18 +61,34 @@ class GopherPruner(Pruner):
     def required_columns(self) -> list[str]:
         return [self.text_column]
 
-    def select_indices(self, dataset: Dataset, **kwargs: Any) -> np.ndarray:
+    def _failures(self, dataset: Dataset) -> tuple[list[str], np.ndarray]:
+        """Rule names (in order) and ``failed[r, i]``: row ``i`` breaks rule ``r``, as ``"word_count < 50"``."""
         rules = GOPHER_RULES if self.rules is None else self.rules
         names = list(rules)
         parts = [quality_statistics(batch, names) for batch in text_batches(dataset, self.text_column, self.batch_size)]
-        values = {name: np.concatenate([part[name] for part in parts]) for name in names}
-        failed = np.zeros((len(names), len(dataset)), dtype=bool)
-        for r, (name, (low, high)) in enumerate(rules.items()):
+        checks, failed = [], []
+        for name, (low, high) in rules.items():
+            values = np.concatenate([part[name] for part in parts])
             if low is not None:
-                failed[r] |= values[name] < low
+                checks.append((name, f"{name} < {low:g}"))
+                failed.append(values < low)
             if high is not None:
-                failed[r] |= values[name] > high
+                checks.append((name, f"{name} > {high:g}"))
+                failed.append(values > high)
+        return checks, np.array(failed, dtype=bool).reshape(len(checks), len(dataset))
+
+    def drop_rules(self, dataset: Dataset) -> list[str | None]:
+        """Per row, every Gopher rule it breaks (``"word_count < 50; stop_word_count < 2"``), None when kept."""
+        self.validate_params()
+        checks, failed = self._failures(dataset)
+        return ["; ".join(checks[r][1] for r in np.flatnonzero(failed[:, i])) or None for i in range(len(dataset))]
+
+    def select_indices(self, dataset: Dataset, **kwargs: Any) -> np.ndarray:
+        checks, failed = self._failures(dataset)
         dropped = failed.any(axis=0)
-        self.dropped_by_ = np.where(dropped, np.asarray(names, dtype=object)[failed.argmax(axis=0)], "").astype(object)
-        self.failed_ = {name: int(failed[r].sum()) for r, name in enumerate(names)}
+        names = np.asarray([name for name, _ in checks], dtype=object)
+        self.dropped_by_ = np.where(dropped, names[failed.argmax(axis=0)] if len(checks) else "", "").astype(object)
+        self.failed_ = {}
+        for (name, _), row_failed in zip(checks, failed):
+            self.failed_[name] = self.failed_.get(name, 0) + int(row_failed.sum())
         return np.flatnonzero(~dropped)

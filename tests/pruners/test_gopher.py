@@ -38,3 +38,11 @@ def test_custom_rules_replace_the_paper_rules():
     assert kept["text"] == ["a few words", ""]
     assert pruner.dropped_by_.tolist() == ["word_count", "", "", "word_count"]
 
+
+
+def test_drop_rules_name_every_broken_rule():
+    texts = [GOOD, "too short to be a document", " ".join(["#tag"] * 60)]
+    rules = GopherPruner().drop_rules(Dataset.from_dict({"text": texts}))
+    assert rules[0] is None
+    assert rules[1] == "word_count < 50"
+    assert rules[2].startswith("hash_to_word_ratio > 0.1; stop_word_count < 2; top_2gram_chars > 0.2")  # paper order
