@@ -73,8 +73,6 @@ FORMULAS = ("ccnet", "kenlm", "original")
 # Up to this many strings of a batch that need normalizing are fixed one by one in Python;
 # more go through the vectorized normalizer.
 _PATCH_MAX_ROWS = 64
-# (path, mtime_ns, size) -> sha256 of the model file, so keys do not re-hash a big model.
-_MODEL_HASHES: dict[tuple, str] = {}
 
 _PATH = Predicate(
     lambda v: (isinstance(v, str) and len(v) > 0) or isinstance(v, os.PathLike), "a non-empty path (str or os.PathLike)"
@@ -195,8 +193,18 @@ class PerplexityScorer(Scorer):
 
     # ------------------------------------------------------------------ model
     def _model_identity(self) -> tuple:
-        stat = os.stat(self.model_path)
-        return (os.fspath(self.model_path), stat.st_mtime_ns, stat.st_size)
+        stat = os.stat(self.model_path)  # any rewrite changes the inode or the change time
+        return (os.fspath(self.model_path), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+    def config(self) -> dict[str, Any]:
+        """As :meth:`dprune.core.base.Component.config`, plus the model file's content hash, so a
+        model replaced at the same path gives another cache key."""
+        config = super().config()
+        if isinstance(self.model_path, (str, os.PathLike)) and os.path.isfile(self.model_path):
+            from dprune.core.fingerprint import local_file_sha256
+
+            config["model_sha256"] = local_file_sha256(self.model_path)
+        return config
 
     def _get_model(self) -> Any:
         identity = self._model_identity()
@@ -322,15 +330,12 @@ class PerplexityScorer(Scorer):
 
     def cache_config(self) -> dict[str, Any]:
         """Settings that determine the scores, with the model file's content hash (for artifact keys)."""
-        from dprune.core.fingerprint import file_fingerprint
+        from dprune.core.fingerprint import local_file_sha256
 
         self.validate_params()
-        identity = self._model_identity()
-        if identity not in _MODEL_HASHES:
-            _MODEL_HASHES[identity] = file_fingerprint(self.model_path)
         return {
             "scorer": "perplexity",
-            "model_sha256": _MODEL_HASHES[identity],
+            "model_sha256": local_file_sha256(self.model_path),
             "normalizer": normalizer_config(self.text_normalizer),
             "formula": self.formula,
             "none_policy": self.none_policy,
