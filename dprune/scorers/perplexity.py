@@ -48,6 +48,7 @@ sharded, resumable store artifact.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -57,6 +58,7 @@ from datasets import Dataset
 
 from dprune.core.base import format_positions, Scorer, require_columns
 from dprune.lm.training import check_kenlm_file, load_kenlm_model
+from dprune.lm.vocabulary import INFERENCE_VERSION, infer_normalizer, normalizer_mismatches
 from dprune.core.parallel import map_batches
 from dprune.core.params import CALLABLE, NON_EMPTY_STR, NONE, InstanceOf, Interval, Options, Predicate
 from dprune.core.registry import register_scorer
@@ -119,8 +121,11 @@ class PerplexityScorer(Scorer):
         Column holding the text (default ``"text"``).
     text_normalizer : None, str, TextNormalizer or callable
         How text is normalized before scoring -- it must match the training corpus.
-        ``None``: the default :class:`~dprune.text.normalization.TextNormalizer` (the one
-        :func:`~dprune.lm.training.train_kenlm_model` uses by default); a preset name
+        ``None``: inferred from the model's vocabulary (case, digits, punctuation split off
+        or attached; see :mod:`dprune.lm.vocabulary`), which gives the default
+        :class:`~dprune.text.normalization.TextNormalizer` for a model trained by
+        :func:`~dprune.lm.training.train_kenlm_model` with its defaults. A given normalizer
+        that contradicts the vocabulary is used, with a warning naming the mismatch; a preset name
         (``"default"``, ``"ccnet"``, ``"whitespace"``); a ``TextNormalizer``; or any function
         ``str -> str`` (its output is whitespace-collapsed). Note: the original dPrune
         default only collapsed whitespace; that is ``text_normalizer="whitespace"``.
@@ -215,11 +220,24 @@ class PerplexityScorer(Scorer):
 
     def _get_normalizer(self) -> Any:
         spec = self.text_normalizer
+        model = self._get_model()
         cached = getattr(self, "_normalizer", None)
-        if cached is None or cached[0] is not spec:
-            cached = (spec, resolve_normalizer(spec))
+        if cached is None or cached[0] is not spec or cached[1] != self._model_id:
+            if spec is None:
+                inferred, _ = infer_normalizer(model)
+                normalizer = inferred or resolve_normalizer(None)
+            else:
+                normalizer = resolve_normalizer(spec)
+                problems = normalizer_mismatches(normalizer, model) if isinstance(normalizer, TextNormalizer) else []
+                if problems:
+                    suggestion, _ = infer_normalizer(model)
+                    warnings.warn(
+                        f"PerplexityScorer: text_normalizer={spec!r} does not match the model {self.model_path}: "
+                        f"{'; '.join(problems)}. Scores may be meaningless; pass text_normalizer=None to use the "
+                        f"normalizer its vocabulary implies ({suggestion!r}).", stacklevel=3)
+            cached = (spec, self._model_id, normalizer)
             self._normalizer = cached
-        return cached[1]
+        return cached[2]
 
     # ------------------------------------------------------------------ scoring core
     def _score_array(self, array: pa.Array, start: int = 0) -> np.ndarray:
@@ -336,7 +354,8 @@ class PerplexityScorer(Scorer):
         return {
             "scorer": "perplexity",
             "model_sha256": local_file_sha256(self.model_path),
-            "normalizer": normalizer_config(self.text_normalizer),
+            "normalizer": ({"inferred_from_vocabulary": INFERENCE_VERSION} if self.text_normalizer is None
+                           else normalizer_config(self.text_normalizer)),
             "formula": self.formula,
             "none_policy": self.none_policy,
             "score_column": self.score_column,
