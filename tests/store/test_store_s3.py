@@ -40,7 +40,7 @@ def endpoint():
 
 @pytest.fixture
 def options(endpoint, monkeypatch, tmp_path):
-    monkeypatch.setenv("DPRUNE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("DPRUNE_STORE_CACHE", str(tmp_path / "cache"))
     opts = {"endpoint_url": endpoint, "key": "testing", "secret": "testing",
             "client_kwargs": {"region_name": "us-east-1"}, "skip_instance_cache": True}
     bucket = f"dprune-{uuid.uuid4().hex[:12]}"

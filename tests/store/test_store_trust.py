@@ -27,7 +27,7 @@ def _table(n: int = 40) -> pa.Table:
 
 @pytest.fixture(params=["local", "memory"])
 def store(request, tmp_path, monkeypatch):
-    monkeypatch.setenv("DPRUNE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("DPRUNE_STORE_CACHE", str(tmp_path / "cache"))
     if request.param == "local":
         yield ArtifactStore(str(tmp_path / "store"))
         return
