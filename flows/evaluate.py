@@ -48,6 +48,7 @@ from flows.settings import (
     DEFAULT_STORE,
     add_common_arguments,
     check_output_folder,
+    check_store,
     common_params,
     parse_params,
     parse_spec,
@@ -139,6 +140,7 @@ def evaluate(
     methods = build_methods(score_columns or DEFAULT_SCORERS, pruners or DEFAULT_PRUNERS,
                             known_scorers=stage_score_columns(stages), seed=seeds[0])
     check_output_folder(output, flow="evaluate")
+    check_store(store)
     # The probe needs embeddings even when the prune run's embedding stage is off (False).
     embedding_options = {"text_column": text_column,
                          **(stage_settings(embedding, DEFAULT_EMBEDDING) or DEFAULT_EMBEDDING)}

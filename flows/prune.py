@@ -49,6 +49,7 @@ from flows.settings import (
     add_common_arguments,
     check_output_folder,
     check_stage_settings,
+    check_store,
     common_params,
     parse_params,
     parse_spec,
@@ -143,6 +144,7 @@ def prune(
     check_stage_settings("audio", audio if isinstance(audio, dict) else None, flow="prune")
     audio_settings = stage_settings(audio, DEFAULT_AUDIO)
     check_output_folder(output, flow="prune")
+    check_store(store)
     dataset_ref = load_task(store, dataset, split=split, text_column=text_column, label_column=label_column,
                             audio_column=audio_column)
     score_refs, score_columns = [], []

@@ -134,6 +134,14 @@ def check_output_folder(output: str, *, flow: str) -> None:
         )
 
 
+def check_store(store: str) -> None:
+    """Before any work, create and mark the store root, or raise naming a root that is a file or a
+    folder of other files (:class:`~dprune.store.NotAStoreError`)."""
+    from dprune.store import ArtifactStore
+
+    ArtifactStore(store).init()
+
+
 # --------------------------------------------------------------------------- command line
 def parse_value(text: str) -> Any:
     """``key=value`` values are YAML scalars: 0.5 is a float, 3 an int, true a bool."""

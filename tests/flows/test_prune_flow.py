@@ -12,7 +12,7 @@ import pytest
 from datasets import load_from_disk
 
 from dprune.core.params import InvalidParameterError
-from dprune.store import ArtifactStore, ReuseOnlyError
+from dprune.store import ArtifactStore, NotAStoreError, ReuseOnlyError
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
@@ -123,6 +123,17 @@ def test_output_that_is_a_file_fails_before_any_work(prefect_server, reviews_fil
     with pytest.raises(InvalidParameterError, match="'output' parameter of prune must be a folder"):
         _run(reviews_file, str(tmp_path / "store"), str(tmp_path / "out"), None)
     assert not (tmp_path / "store").exists()
+
+
+def test_store_that_is_a_file_or_a_user_folder_fails_before_any_work(prefect_server, reviews_file, tmp_path):
+    (tmp_path / "store.txt").write_text("not a folder")
+    with pytest.raises(NotAStoreError, match="is a file"):
+        _run(reviews_file, str(tmp_path / "store.txt"), str(tmp_path / "out"), None)
+    (tmp_path / "home" / "photos").mkdir(parents=True)
+    (tmp_path / "home" / "photos" / "beach.jpg").write_bytes(b"precious")
+    with pytest.raises(NotAStoreError, match="not a dPrune store"):
+        _run(reviews_file, str(tmp_path / "home"), str(tmp_path / "out"), None)
+    assert sorted(p.name for p in (tmp_path / "home").iterdir()) == ["photos"]
 
 
 @pytest.mark.parametrize("content, message", [(None, "no such file"), ("a: [1, 2\n", "not valid YAML"),
