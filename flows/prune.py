@@ -38,6 +38,7 @@ from typing import Any
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from dprune.core.outputs import output_lock
 from dprune.core.registry import SCORERS, ComponentSpec
 
 from dprune.stages.audio import AUDIO_SCORE_COLUMNS
@@ -204,11 +205,12 @@ def prune(
 
     pruner = pruner or default_pruner(score_columns)
     selection_ref = prune_task(dataset_ref, score_refs, pruner)
-    paths = export_task(dataset_ref, score_refs, selection_ref, output)
-    report = report_task(
-        dataset_ref, score_refs, selection_ref, str(Path(output) / "report"),
-        text_column=text_column, label_column=label_column,
-    )
+    with output_lock(output):  # another run writing this folder waits: dataset and report from one run
+        paths = export_task(dataset_ref, score_refs, selection_ref, output)
+        report = report_task(
+            dataset_ref, score_refs, selection_ref, str(Path(output) / "report"),
+            text_column=text_column, label_column=label_column,
+        )
     return {
         "dataset": dataset_ref.to_dict(),
         "scores": [ref.to_dict() for ref in score_refs],
