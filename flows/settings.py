@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import yaml
 
-from dprune.core.params import InvalidParameterError
+from dprune.core.params import Interval, InvalidParameterError, check_param
 
 DEFAULT_STORE = os.environ.get("DPRUNE_STORE", ".dprune/store")
 DEFAULT_EMBEDDING: dict[str, Any] = {"shard_rows": 2048}
@@ -108,6 +108,9 @@ def resolved_stages(values: Mapping[str, Any], *, flow: str, labelled: bool) -> 
     for stage, default in STAGE_DEFAULTS.items():
         check_stage_settings(stage, values.get(stage) if isinstance(values.get(stage), Mapping) else None, flow=flow)
         resolved[stage] = stage_settings(values.get(stage), default)
+        if resolved[stage] is not None and "shard_rows" in resolved[stage]:  # 0 would divide by zero later
+            check_param(f"the {stage} stage of {flow}", "shard_rows", resolved[stage]["shard_rows"],
+                        [Interval(int, 1, None)])
     if not labelled:
         resolved["dynamics"] = None
     return resolved

@@ -109,6 +109,7 @@ def test_cli_keeps_the_default_label_column_unless_told(tmp_path):
     ({"perplexity": {"odrer": 3}}, r"'perplexity' parameter of prune has unknown option\(s\) \['odrer'\]"),
     ({"pruner": {"name": "top_k", "params": {"k": 1.5}}}, r"'k' parameter of TopKPruner"),
     ({"scorers": [{"name": "no_such_scorer"}]}, r"no_such_scorer"),
+    ({"perplexity": {"shard_rows": 0}}, r"'shard_rows' parameter of the perplexity stage of prune must be an int >= 1"),
 ])
 def test_bad_settings_fail_before_any_work(prefect_server, reviews_file, tmp_path, setting, message):
     store = tmp_path / "store"
