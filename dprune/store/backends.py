@@ -158,7 +158,7 @@ def _entry_mtime(info: Mapping[str, Any]) -> float | None:
 
 
 class FsspecBackend:
-    """Any fsspec filesystem: write to a temp name, ``mv`` it, check the size."""
+    """Any fsspec filesystem: write to a temp name, check its size, ``mv`` it into place."""
 
     local = False
 
@@ -175,11 +175,14 @@ class FsspecBackend:
         return self.fs.open(path, "rb")
 
     def _finish(self, tmp: str, path: str, size: int) -> None:
+        # The size is checked on the temporary name, which is ours alone: after the move, another
+        # writer may already have replaced the file with its own complete copy.
+        self.fs.invalidate_cache(posixpath.dirname(tmp))
+        got = self.fs.size(tmp)
+        if got != size:
+            raise OSError(f"wrote {size} bytes to {tmp} but the filesystem reports {got}")
         self.fs.mv(tmp, path)
         self.fs.invalidate_cache(posixpath.dirname(path))
-        got = self.fs.size(path)
-        if got != size:
-            raise OSError(f"wrote {size} bytes to {path} but the filesystem reports {got}")
 
     def write_atomic(self, path: str, data: Any, sync_dir: bool = False) -> None:
         self.fs.makedirs(posixpath.dirname(path), exist_ok=True)

@@ -151,6 +151,8 @@ class ShardedWriter:
         if sc.get("plan") != self._plan:  # written under another sharding plan
             return False
         e = listing.get(sc["name"])
+        if e is None:  # a concurrent writer may have written the file after the listing was taken
+            e = self._b.info(self._b.join(self._dir, sc["name"]))
         if e is None or e.is_dir or e.size != sc.get("bytes"):
             return False
         return self._intact(sc["name"], sc["sha256"])

@@ -42,7 +42,7 @@ def endpoint():
 def options(endpoint, monkeypatch, tmp_path):
     monkeypatch.setenv("DPRUNE_STORE_CACHE", str(tmp_path / "cache"))
     opts = {"endpoint_url": endpoint, "key": "testing", "secret": "testing",
-            "client_kwargs": {"region_name": "us-east-1"}, "skip_instance_cache": True}
+            "client_kwargs": {"region_name": "us-east-1"}}
     bucket = f"dprune-{uuid.uuid4().hex[:12]}"
     boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing",
                  region_name="us-east-1").create_bucket(Bucket=bucket)
