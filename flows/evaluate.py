@@ -49,6 +49,7 @@ from flows.settings import (
     add_common_arguments,
     check_output_folder,
     check_store,
+    script_settings,
     common_params,
     parse_params,
     parse_spec,
@@ -223,10 +224,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[dict[str, Any], argparse.
 
 if __name__ == "__main__":
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    # two flows started at once on a busy machine need longer than Prefect's 20 s to start its temporary server
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     flow_params, cli = parse_args(sys.argv[1:])
-    summary = evaluate.with_options(task_runner=task_runner(cli))(**flow_params)
+    with script_settings():  # a longer wait for Prefect's temporary server
+        summary = evaluate.with_options(task_runner=task_runner(cli))(**flow_params)
     print("\n" + Path(summary["results"]["markdown"]).read_text(encoding="utf-8"))
     for name, path in summary["results"].items():
         print(f"  {name:<8}: {path}")

@@ -51,6 +51,7 @@ from flows.settings import (
     check_output_folder,
     check_stage_settings,
     check_store,
+    script_settings,
     common_params,
     parse_params,
     parse_spec,
@@ -267,8 +268,7 @@ def print_summary(result: dict[str, Any]) -> None:
 
 if __name__ == "__main__":
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    # two flows started at once on a busy machine need longer than Prefect's 20 s to start its temporary server
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     flow_params, cli = parse_args(sys.argv[1:])
-    summary = prune.with_options(task_runner=task_runner(cli))(**flow_params)
+    with script_settings():  # a longer wait for Prefect's temporary server
+        summary = prune.with_options(task_runner=task_runner(cli))(**flow_params)
     print_summary(summary)

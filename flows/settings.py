@@ -137,6 +137,22 @@ def check_output_folder(output: str, *, flow: str) -> None:
         )
 
 
+#: Seconds a flow script waits for Prefect's temporary server (Prefect's default, 20 s, is too short when
+#: two flows start at once on a busy machine). ``$PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS`` wins.
+SERVER_STARTUP_TIMEOUT_S = 120
+
+
+def script_settings():
+    """Prefect settings for a flow run from the command line (a context manager)."""
+    import contextlib
+
+    from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
+
+    if "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS" in os.environ:
+        return contextlib.nullcontext()
+    return temporary_settings(updates={PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: SERVER_STARTUP_TIMEOUT_S})
+
+
 def check_store(store: str) -> None:
     """Before any work, create and mark the store root, or raise naming a root that is a file or a
     folder of other files (:class:`~dprune.store.NotAStoreError`)."""
