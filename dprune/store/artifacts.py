@@ -29,6 +29,7 @@ import logging
 import os
 import posixpath
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pyarrow as pa
@@ -322,15 +323,19 @@ class ArtifactStore:
         entries = [(s["name"], s["sha256"]) for s in m["shards"]]
         if include_files:
             entries += [(f["path"], f["sha256"]) for f in m["files"]]
-        bad = []
-        for rel, sha in entries:
+        def intact(entry: tuple[str, str]) -> bool:
+            rel, sha = entry
             try:
-                ok = checksums.matches(self.backend, self.backend.join(d, *rel.split("/")), sha, recheck=recheck)
+                return checksums.matches(self.backend, self.backend.join(d, *rel.split("/")), sha, recheck=recheck)
             except FileNotFoundError:
-                ok = False
-            if not ok:
-                bad.append(rel)
-        return bad
+                return False
+
+        if len(entries) > 1:  # hashlib releases the GIL: shards are hashed in parallel
+            with ThreadPoolExecutor(max_workers=min(len(entries), os.cpu_count() or 1)) as pool:
+                results = list(pool.map(intact, entries))
+        else:
+            results = [intact(e) for e in entries]
+        return [rel for (rel, _), ok in zip(entries, results) if not ok]
 
     def exists(self, stage_or_ref: Any, key: str | None = None, *, check_files: bool = True) -> bool:
         """True only when a valid manifest exists and, with ``check_files``, every listed shard
