@@ -152,8 +152,8 @@ def callable_fingerprint(fn: Any) -> str | None:
     target, bound = (fn.__func__, fn.__self__) if inspect.ismethod(fn) else (fn, None)
     code = getattr(target, "__code__", None)
     if code is None:
-        if isinstance(fn, (types.BuiltinFunctionType, np.ufunc)):
-            return hashlib.sha256(f"{getattr(fn, '__module__', None)}.{fn.__name__}".encode()).hexdigest()
+        if isinstance(fn, _NAMED_BUILTINS):
+            return hashlib.sha256(_callable_name(fn).encode()).hexdigest()
         return None
     if id(target) in _IN_PROGRESS:  # a recursive closure: its code is already being hashed
         return hashlib.sha256(repr(_code_identity(code)).encode()).hexdigest()
@@ -177,8 +177,18 @@ def callable_fingerprint(fn: Any) -> str | None:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+#: Callables without Python code whose name identifies them (builtins, methods of builtin types, ufuncs).
+_NAMED_BUILTINS = (types.BuiltinFunctionType, types.MethodDescriptorType, types.WrapperDescriptorType,
+                   types.MethodWrapperType, types.ClassMethodDescriptorType, np.ufunc)
+
+
+def _callable_name(fn: Any) -> str:
+    module = getattr(fn, "__module__", None) or getattr(getattr(fn, "__objclass__", None), "__module__", "?")
+    return f"{module}.{getattr(fn, '__qualname__', type(fn).__qualname__)}"
+
+
 def _describe_callable(fn: Any) -> dict[str, Any]:
-    name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', type(fn).__qualname__)}"
+    name = _callable_name(fn)
     cache_key = getattr(fn, "cache_key", None)
     if isinstance(cache_key, str) and cache_key:
         return {"callable": name, "cache_key": cache_key}
