@@ -10,7 +10,9 @@ import pytest
 from datasets import load_from_disk
 
 from dprune.core.outputs import LOCK_NAME, output_lock, replace_path
+from dprune.pruners import TopKPruner
 from dprune.stages.export import export_stage
+from dprune.stages.selection import prune_stage
 from dprune.store import ArtifactStore
 
 
@@ -36,11 +38,13 @@ def test_a_second_export_replaces_every_file_of_the_first(tmp_path):
     store = ArtifactStore(str(tmp_path / "store"))
     dataset = store.write_table("dataset", "d" * 32, pa.table({"row_id": list(range(6)), "text": list("abcdef")}),
                                 config={})
+    scores = store.write_table("scores", "s" * 32, pa.table({"row_id": list(range(6)), "score": [float(i) for i in range(6)]}),
+                               config={})
     out = tmp_path / "out"
     for n in (5, 2):
-        selection = store.write_table("selection", f"{n}" * 32, pa.table(
-            {"row_id": list(range(n)), "position": list(range(n))}), config={})
-        export_stage(store, dataset, [], selection, out)
+        selection = prune_stage(store, dataset, [scores], TopKPruner(k=n, score_column="score"))
+        export_stage(store, dataset, [scores], selection, out)
         assert len(load_from_disk(str(out / "pruned_dataset"))) == n
         assert json.loads((out / "kept_ids.json").read_text())["rows_kept"] == n
-    assert sorted(p.name for p in out.iterdir()) == ["kept_ids.json", "pruned.parquet", "pruned_dataset"]
+    assert sorted(p.name for p in out.iterdir()) == ["kept_ids.json", "pruned.parquet", "pruned_dataset",
+                                                     "scores.parquet"]
