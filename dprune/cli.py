@@ -5,8 +5,13 @@
     dprune store verify [--root ROOT] [STAGE/KEY ...]
     dprune store gc     [--root ROOT] [--dry-run] [--older-than SECONDS] [--keep-partial]
     dprune store rm     [--root ROOT] STAGE/KEY [STAGE/KEY ...]
+    dprune store init   [--root ROOT]
     dprune scores       [--root ROOT] --selection STAGE/KEY [--output scores.parquet]
     dprune report       [--root ROOT] --selection STAGE/KEY [--output report]
+
+``verify``, ``gc`` and ``rm`` refuse a root that is not a dPrune store (a folder marked by
+``.dprune-store.json``, written when a store is created), so a wrong ``--root`` never
+touches other files.
 
 The store root defaults to ``$DPRUNE_STORE``, else ``./.dprune/store``. New command
 groups register themselves in :func:`build_parser` the way :func:`_add_store_commands`
@@ -112,6 +117,13 @@ def _cmd_rm(args: argparse.Namespace) -> int:
     return status
 
 
+def _cmd_init(args: argparse.Namespace) -> int:
+    store = _store(args)
+    store.init()
+    print(f"store ready at {store.root}")
+    return 0
+
+
 def _add_store_commands(subparsers: argparse._SubParsersAction) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--root", default=None,
@@ -133,8 +145,8 @@ def _add_store_commands(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_verify)
 
     p = cmds.add_parser("gc", parents=[common],
-                        help="remove partial artifacts and stray files (not while writers run, "
-                             "unless --older-than is given)")
+                        help="remove partial artifacts, stray and quarantined files (folders of "
+                             "live writers are skipped)")
     p.add_argument("--dry-run", action="store_true", help="only print what would be removed")
     p.add_argument("--older-than", type=float, default=None, metavar="SECONDS",
                    help="only remove things untouched for this many seconds")
@@ -144,6 +156,9 @@ def _add_store_commands(subparsers: argparse._SubParsersAction) -> None:
     p = cmds.add_parser("rm", parents=[common], help="delete artifacts (manifest first)")
     p.add_argument("artifacts", nargs="+", metavar="STAGE/KEY")
     p.set_defaults(func=_cmd_rm)
+
+    p = cmds.add_parser("init", parents=[common], help="create a store (an empty or new folder, marked as a store)")
+    p.set_defaults(func=_cmd_init)
 
 
 def _selection(args: argparse.Namespace):

@@ -48,6 +48,8 @@ from flows.settings import (
     DEFAULT_STORE,
     add_common_arguments,
     check_output_folder,
+    check_store,
+    script_settings,
     common_params,
     parse_params,
     parse_spec,
@@ -139,6 +141,7 @@ def evaluate(
     methods = build_methods(score_columns or DEFAULT_SCORERS, pruners or DEFAULT_PRUNERS,
                             known_scorers=stage_score_columns(stages), seed=seeds[0])
     check_output_folder(output, flow="evaluate")
+    check_store(store)
     # The probe needs embeddings even when the prune run's embedding stage is off (False).
     embedding_options = {"text_column": text_column,
                          **(stage_settings(embedding, DEFAULT_EMBEDDING) or DEFAULT_EMBEDDING)}
@@ -222,7 +225,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[dict[str, Any], argparse.
 if __name__ == "__main__":
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     flow_params, cli = parse_args(sys.argv[1:])
-    summary = evaluate.with_options(task_runner=task_runner(cli))(**flow_params)
+    with script_settings():  # a longer wait for Prefect's temporary server
+        summary = evaluate.with_options(task_runner=task_runner(cli))(**flow_params)
     print("\n" + Path(summary["results"]["markdown"]).read_text(encoding="utf-8"))
     for name, path in summary["results"].items():
         print(f"  {name:<8}: {path}")

@@ -46,6 +46,7 @@ from typing import Any
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from dprune.core.outputs import output_lock
 from dprune.core.params import InvalidParameterError
 from dprune.core.registry import SCORERS, ComponentSpec
 
@@ -59,6 +60,8 @@ from flows.settings import (
     add_common_arguments,
     check_output_folder,
     check_stage_settings,
+    check_store,
+    script_settings,
     common_params,
     parse_params,
     parse_spec,
@@ -189,6 +192,7 @@ def prune(
     check_stage_settings("audio", audio if isinstance(audio, dict) else None, flow="prune")
     audio_settings = stage_settings(audio, DEFAULT_AUDIO)
     check_output_folder(output, flow="prune")
+    check_store(store)
     dataset_ref = load_task(store, dataset, split=split, text_column=text_column, label_column=label_column,
                             audio_column=audio_column)
     score_refs, score_columns = [], []
@@ -254,11 +258,12 @@ def prune(
 
     pruner = pruner or default_pruner(score_columns, preset)
     selection_ref = prune_task(dataset_ref, score_refs, pruner)
-    paths = export_task(dataset_ref, score_refs, selection_ref, output)
-    report = report_task(
-        dataset_ref, score_refs, selection_ref, str(Path(output) / "report"),
-        text_column=text_column, label_column=label_column,
-    )
+    with output_lock(output):  # another run writing this folder waits: dataset and report from one run
+        paths = export_task(dataset_ref, score_refs, selection_ref, output)
+        report = report_task(
+            dataset_ref, score_refs, selection_ref, str(Path(output) / "report"),
+            text_column=text_column, label_column=label_column,
+        )
     return {
         "dataset": dataset_ref.to_dict(),
         "scores": [ref.to_dict() for ref in score_refs],
@@ -356,5 +361,6 @@ def print_summary(result: dict[str, Any]) -> None:
 if __name__ == "__main__":
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     flow_params, cli = parse_args(sys.argv[1:])
-    summary = prune.with_options(task_runner=task_runner(cli))(**flow_params)
+    with script_settings():  # a longer wait for Prefect's temporary server
+        summary = prune.with_options(task_runner=task_runner(cli))(**flow_params)
     print_summary(summary)

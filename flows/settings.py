@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import yaml
 
-from dprune.core.params import InvalidParameterError
+from dprune.core.params import Interval, InvalidParameterError, check_param
 
 DEFAULT_STORE = os.environ.get("DPRUNE_STORE", ".dprune/store")
 DEFAULT_EMBEDDING: dict[str, Any] = {"shard_rows": 2048}
@@ -122,6 +122,9 @@ def resolved_stages(values: Mapping[str, Any], *, flow: str, labelled: bool) -> 
     for stage, default in STAGE_DEFAULTS.items():
         check_stage_settings(stage, values.get(stage) if isinstance(values.get(stage), Mapping) else None, flow=flow)
         resolved[stage] = stage_settings(values.get(stage), default)
+        if resolved[stage] is not None and "shard_rows" in resolved[stage]:  # 0 would divide by zero later
+            check_param(f"the {stage} stage of {flow}", "shard_rows", resolved[stage]["shard_rows"],
+                        [Interval(int, 1, None)])
     if not labelled:
         resolved["dynamics"] = None
     return resolved
@@ -166,6 +169,30 @@ def check_output_folder(output: str, *, flow: str) -> None:
             f"The 'output' parameter of {flow} must be a folder (it is created if missing). Got {output!r}, "
             "which is a file: pass another path or remove the file."
         )
+
+
+#: Seconds a flow script waits for Prefect's temporary server (Prefect's default, 20 s, is too short when
+#: two flows start at once on a busy machine). ``$PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS`` wins.
+SERVER_STARTUP_TIMEOUT_S = 120
+
+
+def script_settings():
+    """Prefect settings for a flow run from the command line (a context manager)."""
+    import contextlib
+
+    from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
+
+    if "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS" in os.environ:
+        return contextlib.nullcontext()
+    return temporary_settings(updates={PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: SERVER_STARTUP_TIMEOUT_S})
+
+
+def check_store(store: str) -> None:
+    """Before any work, create and mark the store root, or raise naming a root that is a file or a
+    folder of other files (:class:`~dprune.store.NotAStoreError`)."""
+    from dprune.store import ArtifactStore
+
+    ArtifactStore(store).init()
 
 
 # --------------------------------------------------------------------------- command line

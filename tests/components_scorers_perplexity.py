@@ -1,7 +1,7 @@
 """PerplexityScorer instances and bad parameters for tests/test_common.py.
 
-The factories take the path of a tiny KenLM model (the ``tiny_kenlm_model`` session
-fixture of ``tests/conftest.py``, trained by real ``lmplz``).
+The factories take the path of a tiny KenLM model (the ``tiny_arpa_model`` session
+fixture of ``tests/conftest.py``, an ARPA file written by hand, so no KenLM tools are needed).
 """
 
 from __future__ import annotations

@@ -53,3 +53,16 @@ def tiny_kenlm_model(kenlm_tools, tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("kenlm") / "rotten_tomatoes-order3.bin"
     train_kenlm_model(corpus, path, order=3, memory="64M", vocab_estimate=50_000)
     return str(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_arpa_model(tmp_path_factory) -> str:
+    """A bigram ARPA model written by hand: the kenlm module loads it without lmplz, so the
+    contract tests run where the KenLM tools cannot be built."""
+    words = ["the", "a", "an", "film", "movie", "is", "was", "good", "bad", "not", "and", ",", ".", "!", "0"]
+    lines = ["\\data\\", f"ngram 1={len(words) + 3}", "ngram 2=2", "", "\\1-grams:",
+             "-2.0\t<unk>\t0", "-99\t<s>\t-0.3", "-1.0\t</s>\t0", *(f"-1.2\t{w}\t-0.2" for w in words),
+             "", "\\2-grams:", "-0.5\t<s> the", "-0.4\tthe film", "", "\\end\\", ""]
+    path = tmp_path_factory.mktemp("arpa") / "tiny.arpa"
+    path.write_text("\n".join(lines))
+    return str(path)

@@ -14,7 +14,11 @@ from __future__ import annotations
 import copy
 import hashlib
 import inspect
+import json
 import os
+import types
+import uuid
+import warnings
 from typing import Any, ClassVar, Mapping, Sequence
 
 import numpy as np
@@ -124,8 +128,79 @@ def describe_value(value: Any) -> Any:
     if isinstance(name_or_path, str):  # a tokenizer
         return {"object": type(value).__name__, "name_or_path": name_or_path}
     if callable(value):
-        return {"callable": f"{getattr(value, '__module__', '?')}.{getattr(value, '__qualname__', repr(value))}"}
+        return _describe_callable(value)
     return {"object": type(value).__name__, "repr": repr(value)}
+
+
+_WARNED_UNCACHEABLE: set[str] = set()
+_IN_PROGRESS: set[int] = set()
+
+
+def _code_identity(code: types.CodeType) -> list:
+    consts = [_code_identity(c) if isinstance(c, types.CodeType) else repr(c) for c in code.co_consts]
+    return [code.co_code.hex(), consts, list(code.co_names), code.co_argcount, code.co_kwonlyargcount]
+
+
+def callable_fingerprint(fn: Any) -> str | None:
+    """sha256 of a function's code, constants, defaults and closure values (None if unknowable).
+
+    Two lambdas in one module, or one function edited between runs, get different
+    fingerprints. Globals the function reads are identified by name only. Builtins and
+    NumPy ufuncs are identified by their qualified name; other callables without Python
+    code, or whose closure holds an object with no stable description, give None.
+    """
+    target, bound = (fn.__func__, fn.__self__) if inspect.ismethod(fn) else (fn, None)
+    code = getattr(target, "__code__", None)
+    if code is None:
+        if isinstance(fn, _NAMED_BUILTINS):
+            return hashlib.sha256(_callable_name(fn).encode()).hexdigest()
+        return None
+    if id(target) in _IN_PROGRESS:  # a recursive closure: its code is already being hashed
+        return hashlib.sha256(repr(_code_identity(code)).encode()).hexdigest()
+    _IN_PROGRESS.add(id(target))
+    try:
+        cells = [c.cell_contents for c in (target.__closure__ or ())]
+        parts = {
+            "code": _code_identity(code),
+            "defaults": describe_value(list(target.__defaults__ or ())),
+            "kwdefaults": describe_value(dict(target.__kwdefaults__ or {})),
+            "closure": describe_value(cells),
+            "self": describe_value(bound) if bound is not None else None,
+        }
+    except ValueError:  # an empty closure cell
+        return None
+    finally:
+        _IN_PROGRESS.discard(id(target))
+    text = json.dumps(parts, sort_keys=True, default=repr)
+    if " at 0x" in text:  # an object described by a repr with its address: differs every run
+        return None
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+#: Callables without Python code whose name identifies them (builtins, methods of builtin types, ufuncs).
+_NAMED_BUILTINS = (types.BuiltinFunctionType, types.MethodDescriptorType, types.WrapperDescriptorType,
+                   types.MethodWrapperType, types.ClassMethodDescriptorType, np.ufunc)
+
+
+def _callable_name(fn: Any) -> str:
+    module = getattr(fn, "__module__", None) or getattr(getattr(fn, "__objclass__", None), "__module__", "?")
+    return f"{module}.{getattr(fn, '__qualname__', type(fn).__qualname__)}"
+
+
+def _describe_callable(fn: Any) -> dict[str, Any]:
+    name = _callable_name(fn)
+    cache_key = getattr(fn, "cache_key", None)
+    if isinstance(cache_key, str) and cache_key:
+        return {"callable": name, "cache_key": cache_key}
+    fingerprint = callable_fingerprint(fn)
+    if fingerprint is not None:
+        return {"callable": name, "code_sha256": fingerprint}
+    if name not in _WARNED_UNCACHEABLE:
+        _WARNED_UNCACHEABLE.add(name)
+        warnings.warn(f"dprune: {name} cannot be fingerprinted, so results computed with it are not cached; "
+                      "give it a cache_key (fn.cache_key = 'v1', changed whenever it changes) to cache them.",
+                      stacklevel=3)
+    return {"callable": name, "not_cached": uuid.uuid4().hex}
 
 
 def _is_heavy(value: Any) -> bool:

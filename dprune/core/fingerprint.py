@@ -42,6 +42,7 @@ __all__ = [
     "hash_text",
     "is_hf_dataset",
     "iter_table_windows",
+    "local_file_sha256",
     "normalize_config",
 ]
 
@@ -54,6 +55,8 @@ _FP_WINDOW_ROWS = 8192
 _DATASET_FP_VERSION = b"dprune-dataset-fingerprint-v1\0"
 _KEY_FORMAT = 1
 _READ_CHUNK = 1 << 22
+# absolute path -> (stamp, sha256); see local_file_sha256
+_LOCAL_HASHES: dict[str, tuple[tuple, str]] = {}
 
 
 # --------------------------------------------------------------------------- configs
@@ -351,6 +354,33 @@ def _hash_stream(fs, path: str) -> str:
     return h.hexdigest()
 
 
+def _stamp(path: str) -> tuple:
+    st = os.stat(path)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def local_file_sha256(path: str | os.PathLike) -> str:
+    """sha256 hex digest of a local file, hashed once per process while the file is unchanged.
+
+    The cache is keyed by the file's device, inode, size, modification *and* change times:
+    a file rewritten in place, replaced by another one, or rewritten with its old
+    modification time restored (``cp -p``, ``rsync -a``, ``tar``) is hashed again.
+    """
+    path = os.path.abspath(os.fspath(path))
+    stamp = _stamp(path)
+    hit = _LOCAL_HASHES.get(path)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_READ_CHUNK):
+            h.update(chunk)
+    digest = h.hexdigest()
+    if _stamp(path) == stamp:  # not modified while it was read
+        _LOCAL_HASHES[path] = (stamp, digest)
+    return digest
+
+
 def file_fingerprint(path_or_url: Any, storage_options: Mapping[str, Any] | None = None) -> str:
     """sha256 hex digest of a file's bytes, on a local path or any fsspec URL.
 
@@ -364,6 +394,8 @@ def file_fingerprint(path_or_url: Any, storage_options: Mapping[str, Any] | None
     fs, path = _url_to_fs(path_or_url, storage_options)
     if not fs.isfile(path):
         raise FileNotFoundError(f"file_fingerprint: {path_or_url!s} is not a file.")
+    if "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)):
+        return local_file_sha256(path)
     return _hash_stream(fs, path)
 
 

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 import datasets
 
+from dprune.core.fingerprint import local_file_sha256
 from dprune.data.audio import find_audio_column, is_audiofolder, is_manifest, read_audiofolder, read_manifest, to_audio_references
 
 __all__ = ["ROW_ID", "load_dataset", "list_examples", "example_path"]
@@ -300,14 +301,18 @@ def _read_local(path: Path, split, audio_column: str = "audio") -> tuple[dataset
         return _read_with_fsspec(str(path), fmt, {}), where
     try:
         p = str(path)
+        # datasets' builder cache knows a file by path and modification time only: a file
+        # rewritten with its old mtime (cp -p, rsync -a, tar) would load the old rows. Give
+        # each distinct content its own cache folder.
+        cache = os.path.join(datasets.config.HF_DATASETS_CACHE, "dprune-by-content", local_file_sha256(p)[:32])
         if fmt == "parquet":
-            ds = datasets.Dataset.from_parquet(p)
+            ds = datasets.Dataset.from_parquet(p, cache_dir=cache)
         elif fmt == "csv":
-            ds = datasets.Dataset.from_csv(p)
+            ds = datasets.Dataset.from_csv(p, cache_dir=cache)
         elif fmt == "tsv":
-            ds = datasets.Dataset.from_csv(p, sep="\t")
+            ds = datasets.Dataset.from_csv(p, sep="\t", cache_dir=cache)
         elif fmt == "json":
-            ds = datasets.Dataset.from_json(p)
+            ds = datasets.Dataset.from_json(p, cache_dir=cache)
         else:  # arrow: datasets' own stream files, else Arrow IPC/Feather files
             try:
                 ds = datasets.Dataset.from_file(p)

@@ -41,6 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dprune.core.base import MissingColumnError
+from dprune.core.budget import fraction_count
 from dprune.data.labels import LabelMapping
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -576,7 +577,7 @@ def data_map_regions(
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction must be in (0, 1]. Got {fraction!r} instead.")
     n = len(confidence)
-    k = int(round(fraction * n))
+    k = fraction_count(fraction, n)
     labels = np.full(n, "other", dtype=object)
     positions = np.arange(n)
     ambiguous = np.lexsort((positions, -variability))[:k]

@@ -22,6 +22,7 @@ from datasets import Dataset
 
 from dprune.core.outputs import OutputFiles
 from dprune.core.base import column_to_numpy, require_non_empty
+from dprune.core.budget import fraction_count
 from dprune.data.loading import ROW_ID
 from dprune.data.labels import encode_labels, label_array
 from dprune.core.params import Interval, check_param
@@ -86,7 +87,7 @@ def flip_labels(
     codes, mapping = encode_labels(dataset, label_column, owner=owner)
     n = len(dataset)
     rng = np.random.default_rng([NOISE_STREAM, seed])
-    rows = rng.choice(n, size=int(np.floor(fraction * n + 0.5)), replace=False)
+    rows = rng.choice(n, size=fraction_count(fraction, n), replace=False)
     noisy_codes = codes.copy()
     noisy_codes[rows] = (codes[rows] + rng.integers(1, mapping.num_labels, size=rows.size)) % mapping.num_labels
     flipped = np.zeros(n, dtype=bool)

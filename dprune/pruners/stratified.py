@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dprune.core.budget import BUDGET_CONSTRAINTS
+from dprune.core.budget import BUDGET_CONSTRAINTS, fraction_count
 from dprune.core.params import SEED, Interval, Options
 from dprune.pruners.allocation import allocate, allocate_smallest_first, group_positions, sample_groups
 from dprune.pruners.base import SCORE_PARAMETER_CONSTRAINTS, ScorePruner
@@ -214,7 +214,7 @@ class CoverageCentricPruner(ScorePruner):
     def _select(self, scores, budget, rng):
         rng = rng if rng is not None else np.random.default_rng(self.seed)
         n = scores.size
-        cut = min(int(np.floor(self.beta * n + 0.5)), n - budget)
+        cut = min(fraction_count(self.beta, n), n - budget)
         if cut > 0:
             # Keep the n - cut easiest rows.
             easiest = smallest_positions if self.hardest == "high" else largest_positions

@@ -10,6 +10,7 @@ import numbers
 
 import numpy as np
 
+from dprune.core.budget import fraction_count
 from dprune.core.params import NONE, Interval, InvalidParameterError, Options, Predicate
 from dprune.pruners.base import SCORE_PARAMETER_CONSTRAINTS, ScorePruner
 from dprune.pruners.ranking import smallest_positions
@@ -158,7 +159,7 @@ class QuantileBandPruner(ScorePruner):
     def _select(self, scores, budget, rng):
         low, high = NAMED_BANDS[self.band] if isinstance(self.band, str) else self.band
         n = scores.size
-        start, stop = int(np.floor(low * n + 0.5)), int(np.floor(high * n + 0.5))
+        start, stop = fraction_count(low, n), fraction_count(high, n)
         mask = np.zeros(n, dtype=bool)
         mask[smallest_positions(scores, stop)] = True
         mask[smallest_positions(scores, start)] = False

@@ -94,6 +94,16 @@ class CrossEntropyScorer(Scorer):
     def required_columns(self) -> list[str]:
         return [self.text_column, self.label_column]
 
+    def config(self) -> dict[str, Any]:
+        """As :meth:`dprune.core.base.Component.config`, plus the content identity of a model given
+        by path (hash of its files) or hub name (its cached commit)."""
+        config = super().config()
+        if isinstance(self.model, (str, os.PathLike)) and os.fspath(self.model):
+            from dprune.models import model_identity
+
+            config["model_identity"] = model_identity(self.model)
+        return config
+
     # ------------------------------------------------------------------ loading
     def _resolve(self):
         model, tokenizer = self.model, self.tokenizer

@@ -48,6 +48,7 @@ sharded, resumable store artifact.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -57,6 +58,7 @@ from datasets import Dataset
 
 from dprune.core.base import format_positions, Scorer, require_columns
 from dprune.lm.training import check_kenlm_file, load_kenlm_model
+from dprune.lm.vocabulary import INFERENCE_VERSION, infer_normalizer, normalizer_mismatches
 from dprune.core.parallel import map_batches
 from dprune.core.params import CALLABLE, NON_EMPTY_STR, NONE, InstanceOf, Interval, Options, Predicate
 from dprune.core.registry import register_scorer
@@ -73,8 +75,6 @@ FORMULAS = ("ccnet", "kenlm", "original")
 # Up to this many strings of a batch that need normalizing are fixed one by one in Python;
 # more go through the vectorized normalizer.
 _PATCH_MAX_ROWS = 64
-# (path, mtime_ns, size) -> sha256 of the model file, so keys do not re-hash a big model.
-_MODEL_HASHES: dict[tuple, str] = {}
 
 _PATH = Predicate(
     lambda v: (isinstance(v, str) and len(v) > 0) or isinstance(v, os.PathLike), "a non-empty path (str or os.PathLike)"
@@ -121,8 +121,11 @@ class PerplexityScorer(Scorer):
         Column holding the text (default ``"text"``).
     text_normalizer : None, str, TextNormalizer or callable
         How text is normalized before scoring -- it must match the training corpus.
-        ``None``: the default :class:`~dprune.text.normalization.TextNormalizer` (the one
-        :func:`~dprune.lm.training.train_kenlm_model` uses by default); a preset name
+        ``None``: inferred from the model's vocabulary (case, digits, punctuation split off
+        or attached; see :mod:`dprune.lm.vocabulary`), which gives the default
+        :class:`~dprune.text.normalization.TextNormalizer` for a model trained by
+        :func:`~dprune.lm.training.train_kenlm_model` with its defaults. A given normalizer
+        that contradicts the vocabulary is used, with a warning naming the mismatch; a preset name
         (``"default"``, ``"ccnet"``, ``"whitespace"``); a ``TextNormalizer``; or any function
         ``str -> str`` (its output is whitespace-collapsed). Note: the original dPrune
         default only collapsed whitespace; that is ``text_normalizer="whitespace"``.
@@ -195,8 +198,18 @@ class PerplexityScorer(Scorer):
 
     # ------------------------------------------------------------------ model
     def _model_identity(self) -> tuple:
-        stat = os.stat(self.model_path)
-        return (os.fspath(self.model_path), stat.st_mtime_ns, stat.st_size)
+        stat = os.stat(self.model_path)  # any rewrite changes the inode or the change time
+        return (os.fspath(self.model_path), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+    def config(self) -> dict[str, Any]:
+        """As :meth:`dprune.core.base.Component.config`, plus the model file's content hash, so a
+        model replaced at the same path gives another cache key."""
+        config = super().config()
+        if isinstance(self.model_path, (str, os.PathLike)) and os.path.isfile(self.model_path):
+            from dprune.core.fingerprint import local_file_sha256
+
+            config["model_sha256"] = local_file_sha256(self.model_path)
+        return config
 
     def _get_model(self) -> Any:
         identity = self._model_identity()
@@ -207,11 +220,24 @@ class PerplexityScorer(Scorer):
 
     def _get_normalizer(self) -> Any:
         spec = self.text_normalizer
+        model = self._get_model()
         cached = getattr(self, "_normalizer", None)
-        if cached is None or cached[0] is not spec:
-            cached = (spec, resolve_normalizer(spec))
+        if cached is None or cached[0] is not spec or cached[1] != self._model_id:
+            if spec is None:
+                inferred, _ = infer_normalizer(model)
+                normalizer = inferred or resolve_normalizer(None)
+            else:
+                normalizer = resolve_normalizer(spec)
+                problems = normalizer_mismatches(normalizer, model) if isinstance(normalizer, TextNormalizer) else []
+                if problems:
+                    suggestion, _ = infer_normalizer(model)
+                    warnings.warn(
+                        f"PerplexityScorer: text_normalizer={spec!r} does not match the model {self.model_path}: "
+                        f"{'; '.join(problems)}. Scores may be meaningless; pass text_normalizer=None to use the "
+                        f"normalizer its vocabulary implies ({suggestion!r}).", stacklevel=3)
+            cached = (spec, self._model_id, normalizer)
             self._normalizer = cached
-        return cached[1]
+        return cached[2]
 
     # ------------------------------------------------------------------ scoring core
     def _score_array(self, array: pa.Array, start: int = 0) -> np.ndarray:
@@ -322,16 +348,14 @@ class PerplexityScorer(Scorer):
 
     def cache_config(self) -> dict[str, Any]:
         """Settings that determine the scores, with the model file's content hash (for artifact keys)."""
-        from dprune.core.fingerprint import file_fingerprint
+        from dprune.core.fingerprint import local_file_sha256
 
         self.validate_params()
-        identity = self._model_identity()
-        if identity not in _MODEL_HASHES:
-            _MODEL_HASHES[identity] = file_fingerprint(self.model_path)
         return {
             "scorer": "perplexity",
-            "model_sha256": _MODEL_HASHES[identity],
-            "normalizer": normalizer_config(self.text_normalizer),
+            "model_sha256": local_file_sha256(self.model_path),
+            "normalizer": ({"inferred_from_vocabulary": INFERENCE_VERSION} if self.text_normalizer is None
+                           else normalizer_config(self.text_normalizer)),
             "formula": self.formula,
             "none_policy": self.none_policy,
             "score_column": self.score_column,

@@ -8,13 +8,15 @@ Not a store stage: it writes the user's output folder from stored artifacts.
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 import pyarrow.parquet as pq
 
-from dprune.core.outputs import OutputFiles
+from dprune.core.outputs import OutputFiles, replace_path
 from dprune.core.base import column_to_numpy
 from dprune.data import ROW_ID
 from dprune.report import scores_table
@@ -46,8 +48,21 @@ def export_stage(
     scored = attach_scores(store, dataset_ref, score_refs)
     selection = store.read(selection_ref)
     kept = scored.select(column_to_numpy(selection, "position"))
-    paths = ExportPaths(output / "pruned.parquet", output / "pruned_dataset", output / "kept_ids.json",
+    final = ExportPaths(output / "pruned.parquet", output / "pruned_dataset", output / "kept_ids.json",
                         output / "scores.parquet")
+    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=output))  # written aside, then renamed into place
+    try:
+        paths = ExportPaths(*(staging / Path(p).name for p in final.to_dict().values()))
+        _write(store, kept, scored, selection, dataset_ref, score_refs, selection_ref, paths)
+        for name, target in final.to_dict().items():
+            replace_path(getattr(paths, name), target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return final
+
+
+def _write(store: Any, kept: Any, scored: Any, selection: Any, dataset_ref: Any, score_refs: Sequence[Any],
+           selection_ref: Any, paths: ExportPaths) -> None:
     kept.to_parquet(str(paths.parquet))
     kept.save_to_disk(str(paths.dataset_dir))
     manifest = {
@@ -60,4 +75,3 @@ def export_stage(
     }
     paths.kept_ids.write_text(json.dumps(manifest, indent=1))
     pq.write_table(scores_table(selection_table_of(store, selection_ref)), paths.scores)
-    return paths

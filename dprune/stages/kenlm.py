@@ -16,6 +16,7 @@ import pyarrow as pa
 from dprune.data import load_dataset
 from dprune.lm.training import corpus_fingerprint, kenlm_config, train_kenlm_model
 from dprune.stages.runner import Stage, StageOutput, run_cached
+from dprune.text.normalization import TextNormalizer
 
 KENLM = Stage("kenlm", version=1)
 MODEL_FILE = "model.bin"
@@ -45,11 +46,13 @@ def kenlm_stage(
     dataset artifact's ``text_column``. Other parameters are those of
     :func:`dprune.lm.training.train_kenlm_model`.
     """
+    parents: list[Any] = []
     if corpus is None and reference is not None:
         corpus, text_column = load_dataset(reference, text_column=reference_text_column, label_column=None), \
             reference_text_column
     elif corpus is None:
         corpus = store.read(dataset_ref)
+        parents = [dataset_ref]
     config = kenlm_config(order=order, prune=prune, normalizer=normalizer, binary_type=binary_type,
                           discount_fallback=discount_fallback)
     fingerprint = corpus_fingerprint(corpus, text_column=text_column, storage_options=storage_options)
@@ -68,7 +71,16 @@ def kenlm_stage(
         return StageOutput(table, files={MODEL_FILE: path}, meta=meta)
 
     with tempfile.TemporaryDirectory(prefix="dprune-kenlm-") as workdir:
-        return run_cached(store, KENLM, config, lambda: compute(workdir), inputs=(fingerprint,))
+        # the dataset artifact (when it is the corpus) is recorded as a parent for lineage; the key
+        # hashes the corpus content either way
+        return run_cached(store, KENLM, config, lambda: compute(workdir), inputs=(fingerprint,), parents=parents,
+                          key=KENLM.key(config, inputs=(fingerprint,)))
+
+
+def lm_normalizer(store: Any, lm_ref: Any) -> TextNormalizer | None:
+    """The normalizer a kenlm artifact was trained with, read from its manifest (None for a function)."""
+    config = store.manifest(lm_ref)["config"].get("normalizer") or {}
+    return TextNormalizer.from_config(config) if config.get("type") == "TextNormalizer" else None
 
 
 def model_path(store: Any, lm_ref: Any) -> str:

@@ -15,7 +15,7 @@ import pyarrow as pa
 from dprune.core.base import require_columns
 from dprune.core.fingerprint import dataset_fingerprint
 from dprune.scorers.perplexity import PerplexityScorer
-from dprune.stages.kenlm import model_path
+from dprune.stages.kenlm import lm_normalizer, model_path
 from dprune.stages.runner import Stage, run_sharded
 from dprune.stages.scores import columns_stage
 
@@ -59,9 +59,13 @@ def perplexity_stage(
 ) -> Any:
     """Perplexity of the dataset artifact's texts under the kenlm artifact ``lm_ref``, as a scores artifact.
 
-    ``options`` are :class:`~dprune.scorers.perplexity.PerplexityScorer` parameters. With
+    ``options`` are :class:`~dprune.scorers.perplexity.PerplexityScorer` parameters; without a
+    ``text_normalizer``, the one the model was trained with (from its manifest) is used. With
     ``shards``, compute only those shards and return None.
     """
+    trained = lm_normalizer(store, lm_ref)
+    if options.get("text_normalizer") is None and trained is not None:
+        options["text_normalizer"] = trained  # score text normalized as the model's training text was
     scorer = PerplexityScorer(model_path(store, lm_ref), text_column=text_column, score_column=score_column,
                               **options)
     ref = perplexity_scores_stage(store, store.read(dataset_ref), scorer, parents=[dataset_ref, lm_ref],

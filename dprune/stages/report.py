@@ -10,7 +10,6 @@ report and, without text, of ``scores.parquet``.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any, Sequence
 import pyarrow as pa
 
 from dprune.core.base import Pruner, column_to_numpy
+from dprune.core.outputs import replace_path
 from dprune.core.registry import PRUNERS
 from dprune.data.labels import LabelMapping
 from dprune.report import build_report, selection_table, summarize
@@ -139,13 +139,7 @@ def publish_report(store: Any, ref: Any, output_dir: str | Path) -> PublishedRep
     names = store.read_table(ref).column("file").to_pylist()
     for name in names:
         shutil.copyfile(store.local_file(ref, name), staging / name)
-    if output.exists():
-        retired = output.with_name(f".{output.name}-old-{os.getpid()}")
-        os.replace(output, retired)
-        os.replace(staging, output)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.replace(staging, output)
+    replace_path(staging, output)
     figures = tuple(output / name for name in names if name.endswith(".png"))
     summary = json.loads((output / SUMMARY_FILE).read_text())
     return PublishedReport(output / "report.html", figures, summary)

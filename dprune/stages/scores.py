@@ -15,6 +15,7 @@ from dprune.core.base import Scorer, column_to_numpy, with_column
 from dprune.core.registry import ComponentSpec
 from dprune.data import ROW_ID
 from dprune.stages.runner import Stage, run_cached
+from dprune.store import ArtifactRef
 
 SCORES = Stage("scores", version=1)
 
@@ -35,8 +36,29 @@ def score_stage(store: Any, dataset_ref: Any, scorer: Scorer | ComponentSpec | M
         scored = scorer.score(dataset)
         return pa.table({ROW_ID: column_to_numpy(dataset, ROW_ID), column: column_to_numpy(scored, column)})
 
-    return run_cached(store, SCORES, scorer.config(), compute, parents=[dataset_ref], key=score_key(dataset_ref, scorer),
+    # artifacts the scorer reads (e.g. a dynamics artifact) are parents too, so `gc --keep` keeps them;
+    # the key already holds their identities through the scorer's config
+    parents = [dataset_ref, *artifact_params(scorer)]
+    return run_cached(store, SCORES, scorer.config(), compute, parents=parents, key=score_key(dataset_ref, scorer),
                       meta={"score_column": column})
+
+
+def artifact_params(component: Any) -> list[ArtifactRef]:
+    """The artifact references among a component's parameters (in lists and dicts too)."""
+    found: list[ArtifactRef] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, ArtifactRef):
+            found.append(value)
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                walk(v)
+        elif isinstance(value, Mapping):
+            for v in value.values():
+                walk(v)
+
+    walk(list(component.get_params().values()))
+    return found
 
 
 def columns_stage(store: Any, dataset_ref: Any, source_ref: Any, columns: Mapping[str, str]) -> Any:

@@ -458,8 +458,10 @@ class CallableNormalizer:
         return _normalize_arrow(self, array, None)
 
     def to_config(self) -> dict[str, Any]:
-        # A function's code is not hashed: changing it requires a new name to change cache keys.
-        return {"type": "callable", "name": _callable_name(self.function)}
+        # keyed by the function's code and closure (or never cached, with a warning naming cache_key)
+        from dprune.core.base import describe_value
+
+        return {"type": "callable", "name": _callable_name(self.function), **describe_value(self.function)}
 
     def dprune_identity(self) -> dict[str, Any]:
         return self.to_config()

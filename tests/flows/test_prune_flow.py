@@ -12,7 +12,7 @@ import pytest
 from datasets import load_from_disk
 
 from dprune.core.params import InvalidParameterError
-from dprune.store import ArtifactStore, ReuseOnlyError
+from dprune.store import ArtifactStore, NotAStoreError, ReuseOnlyError
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
@@ -109,6 +109,7 @@ def test_cli_keeps_the_default_label_column_unless_told(tmp_path):
     ({"perplexity": {"odrer": 3}}, r"'perplexity' parameter of prune has unknown option\(s\) \['odrer'\]"),
     ({"pruner": {"name": "top_k", "params": {"k": 1.5}}}, r"'k' parameter of TopKPruner"),
     ({"scorers": [{"name": "no_such_scorer"}]}, r"no_such_scorer"),
+    ({"perplexity": {"shard_rows": 0}}, r"'shard_rows' parameter of the perplexity stage of prune must be an int >= 1"),
 ])
 def test_bad_settings_fail_before_any_work(prefect_server, reviews_file, tmp_path, setting, message):
     store = tmp_path / "store"
@@ -123,6 +124,17 @@ def test_output_that_is_a_file_fails_before_any_work(prefect_server, reviews_fil
     with pytest.raises(InvalidParameterError, match="'output' parameter of prune must be a folder"):
         _run(reviews_file, str(tmp_path / "store"), str(tmp_path / "out"), None)
     assert not (tmp_path / "store").exists()
+
+
+def test_store_that_is_a_file_or_a_user_folder_fails_before_any_work(prefect_server, reviews_file, tmp_path):
+    (tmp_path / "store.txt").write_text("not a folder")
+    with pytest.raises(NotAStoreError, match="is a file"):
+        _run(reviews_file, str(tmp_path / "store.txt"), str(tmp_path / "out"), None)
+    (tmp_path / "home" / "photos").mkdir(parents=True)
+    (tmp_path / "home" / "photos" / "beach.jpg").write_bytes(b"precious")
+    with pytest.raises(NotAStoreError, match="not a dPrune store"):
+        _run(reviews_file, str(tmp_path / "home"), str(tmp_path / "out"), None)
+    assert sorted(p.name for p in (tmp_path / "home").iterdir()) == ["photos"]
 
 
 @pytest.mark.parametrize("content, message", [(None, "no such file"), ("a: [1, 2\n", "not valid YAML"),

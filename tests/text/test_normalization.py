@@ -86,7 +86,9 @@ def test_config_round_trip_and_pickle():
     assert normalizer_config(n) == config == n.dprune_identity()
     assert normalizer_config(None) != normalizer_config("ccnet")
     assert pickle.loads(pickle.dumps(n)) == n
-    assert normalizer_config(str.lower) == {"type": "callable", "name": "builtins.str.lower"}
+    config = normalizer_config(str.lower)
+    assert config["type"] == "callable" and config["name"] == "builtins.str.lower"
+    assert config == normalizer_config(str.lower) != normalizer_config(str.upper)  # cached, and by function
 
 
 def test_callable_normalizer_checks_output():

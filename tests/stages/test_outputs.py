@@ -1,0 +1,50 @@
+"""Output folders: written aside then renamed into place, one run at a time."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+
+import pyarrow as pa
+import pytest
+from datasets import load_from_disk
+
+from dprune.core.outputs import LOCK_NAME, output_lock, replace_path
+from dprune.pruners import TopKPruner
+from dprune.stages.export import export_stage
+from dprune.stages.selection import prune_stage
+from dprune.store import ArtifactStore
+
+
+def test_replace_path_swaps_files_and_folders_whole(tmp_path):
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "b.txt").write_text("new")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "a.txt").write_text("stale")
+    replace_path(tmp_path / "new", tmp_path / "out")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["b.txt"]  # no stale file left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_output_lock_is_exclusive(tmp_path):
+    with output_lock(tmp_path / "out"):
+        with open(tmp_path / "out" / LOCK_NAME, "a") as other, pytest.raises(BlockingIOError):
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with open(tmp_path / "out" / LOCK_NAME, "a") as other:
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released
+
+
+def test_a_second_export_replaces_every_file_of_the_first(tmp_path):
+    store = ArtifactStore(str(tmp_path / "store"))
+    dataset = store.write_table("dataset", "d" * 32, pa.table({"row_id": list(range(6)), "text": list("abcdef")}),
+                                config={})
+    scores = store.write_table("scores", "s" * 32, pa.table({"row_id": list(range(6)), "score": [float(i) for i in range(6)]}),
+                               config={})
+    out = tmp_path / "out"
+    for n in (5, 2):
+        selection = prune_stage(store, dataset, [scores], TopKPruner(k=n, score_column="score"))
+        export_stage(store, dataset, [scores], selection, out)
+        assert len(load_from_disk(str(out / "pruned_dataset"))) == n
+        assert json.loads((out / "kept_ids.json").read_text())["rows_kept"] == n
+    assert sorted(p.name for p in out.iterdir()) == ["kept_ids.json", "pruned.parquet", "pruned_dataset",
+                                                     "scores.parquet"]
