@@ -25,6 +25,7 @@ from dprune.core.registry import PRUNERS, SCORERS, register_pruner, register_sco
 from dprune.scorers import (
     AUMScorer,
     ClippingRatioScorer,
+    ConfidentLearningScorer,
     DurationScorer,
     LoudnessScorer,
     SNRScorer,
@@ -55,6 +56,7 @@ __all__ = [
     "BottomKPruner",
     "ClassBalancedPruner",
     "CombinedScorePruner",
+    "ConfidentLearningScorer",
     "CoverageCentricPruner",
     "CrossEntropyScorer",
     "DataMapConfidenceScorer",
