@@ -33,6 +33,8 @@ __all__ = [
     "encode_lower_layers",
     "encoder_layers",
     "length_batches",
+    "states_from_table",
+    "states_to_table",
     "load_encoder_parts",
     "train_partial_finetune",
     "train_partial_run",
@@ -476,3 +478,42 @@ def train_partial_finetune(
     finally:
         torch.set_num_threads(before)
     return Dynamics(pa.concat_tables(parts), meta)
+
+
+def states_to_table(states: HiddenStates) -> Any:
+    """An Arrow table of ``states``: per row its token count and its values as raw bytes."""
+    import pyarrow as pa
+
+    lengths = states.lengths
+    flat = np.ascontiguousarray(states.values).view(np.uint8).reshape(-1)
+    row_bytes = states.hidden_size * states.values.itemsize
+    offsets = (states.offsets * row_bytes).astype(np.int64)
+    column = pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(states), [None, pa.py_buffer(offsets),
+                                                                                 pa.py_buffer(flat)])
+    return pa.table({"length": pa.array(lengths.astype(np.int32)), "states": column})
+
+
+def states_from_table(table: Any, *, dtype: str, hidden_size: int) -> HiddenStates:
+    """The inverse of :func:`states_to_table` (any number of concatenated shards)."""
+    import pyarrow as pa
+
+    if dtype not in STORAGE_DTYPES:
+        raise ValueError(f"Unknown storage dtype {dtype!r}; expected one of {STORAGE_DTYPES}.")
+    lengths = table.column("length").to_numpy().astype(np.int64)
+    column = table.column("states").combine_chunks()
+    if isinstance(column, pa.ChunkedArray):  # pragma: no cover - combine_chunks of an empty column
+        column = pa.concat_arrays(column.chunks) if column.num_chunks else pa.array([], pa.large_binary())
+    buffers = column.buffers()
+    byte_offsets = np.frombuffer(buffers[1], dtype=np.int64)[column.offset : column.offset + len(column) + 1]
+    data = np.frombuffer(buffers[2], dtype=np.uint8)[byte_offsets[0] : byte_offsets[-1]] if len(column) else \
+        np.zeros(0, np.uint8)
+    np_dtype = np.uint16 if dtype == "bfloat16" else np.dtype(dtype)
+    values = data.view(np_dtype).reshape(-1, hidden_size)
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    if offsets[-1] != len(values):
+        raise ValueError(
+            f"Hidden-states table is inconsistent: its lengths sum to {offsets[-1]} tokens but it holds {len(values)} "
+            f"rows of {hidden_size} {dtype} values. The artifact is damaged; delete it and recompute."
+        )
+    return HiddenStates(values=values, offsets=offsets, dtype=dtype)

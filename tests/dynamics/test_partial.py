@@ -73,7 +73,7 @@ def test_partial_finetuning_beats_the_probe_on_flipped_labels(parts):
     """On 800 bundled rows with 10% flipped, partial fine-tuning ranks the flipped rows better than the
     linear probe on the same rows and seeds (margin measured in benchmarks/dynamics_quality.py)."""
     from dprune.data import load_dataset
-    from dprune.dynamics.training import train_linear_probe
+    from dprune.dynamics.probe import train_linear_probe
     from dprune.evaluation.noise import flip_labels
     from dprune.text.embedding import embed_texts
 
@@ -94,3 +94,28 @@ def test_partial_finetuning_beats_the_probe_on_flipped_labels(parts):
 
 #: Smallest advantage of partial fine-tuning over the probe that held in every measured draw.
 MARGIN = 0.01
+
+
+@pytest.mark.parametrize("storage_dtype", ["float16", "bfloat16", "float32"])
+def test_states_round_trip_through_arrow_shards(storage_dtype):
+    import pyarrow as pa
+
+    from dprune.dynamics.partial import states_from_table, states_to_table
+
+    rng = np.random.default_rng(0)
+    lengths = np.array([3, 1, 5, 2])
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    raw = rng.normal(size=(offsets[-1], 4)).astype(np.float32)
+    values = raw.astype(np.float16) if storage_dtype == "float16" else raw
+    if storage_dtype == "bfloat16":
+        values = torch.from_numpy(raw).to(torch.bfloat16).view(torch.int16).numpy().view(np.uint16)
+    states = HiddenStates(values=values, offsets=offsets, dtype=storage_dtype)
+    first = HiddenStates(values=values[:4], offsets=offsets[:3], dtype=storage_dtype)
+    second = HiddenStates(values=values[4:], offsets=offsets[2:] - 4, dtype=storage_dtype)
+    table = pa.concat_tables([states_to_table(first), states_to_table(second)])
+    back = states_from_table(table, dtype=storage_dtype, hidden_size=4)
+    np.testing.assert_array_equal(back.offsets, offsets)
+    np.testing.assert_array_equal(back.values, values)
+    x, mask = back.batch(np.array([2, 1]), "cpu")
+    assert x.shape == (2, 5, 4) and mask.sum().item() == 6
+    np.testing.assert_allclose(x[1, 0].numpy(), raw[3], atol=1e-2 if storage_dtype == "bfloat16" else 1e-3)
