@@ -296,12 +296,15 @@ def train_partial_run(
     weight_decay: float = 0.01,
     device: Any = None,
     autocast: bool = True,
-    on_epoch: Callable[[int, dict[str, np.ndarray]], Any] | None = None,
+    eval_epochs: Sequence[int] = (),
+    on_epoch: Callable[[int, dict[str, np.ndarray], dict[str, np.ndarray] | None], Any] | None = None,
 ) -> None:
-    """Train the top layers + head for one seed; ``on_epoch(epoch, columns)`` gets each epoch's records.
+    """Train the top layers + head for one seed; ``on_epoch(epoch, columns, evaluation)`` gets each epoch's records.
 
     ``columns`` holds ``position`` and ``step`` plus the statistics of
     :func:`dprune.dynamics.records.batch_dynamics` for every presentation, in presentation order.
+    After the epochs in ``eval_epochs``, ``evaluation`` holds the same for every row
+    evaluated once in eval mode (no dropout) with the epoch's final weights; else None.
     """
     import torch
 
@@ -341,11 +344,31 @@ def train_partial_run(
             optimizer.step()
             scheduler.step()
             step += 1
-        columns = {"position": np.concatenate(positions), "step": np.concatenate(steps)}
-        for field in ("pred", "correct", "prob", "margin", "loss", "el2n"):
-            columns[field] = torch.cat([s[field] for s in stats]).cpu().numpy()
+        columns = _merge(stats, positions, steps)
+        evaluation = None
+        if epoch in eval_epochs:
+            model.eval()
+            stats, positions = [], []
+            with torch.no_grad():
+                for rows in length_batches(lengths, 4 * batch_size, pool=n // batch_size + 1):
+                    x, mask = states.batch(rows, device)
+                    with _autocast(device, autocast):
+                        stats.append(batch_dynamics(model(x, mask), y_all[rows].to(device)))
+                    positions.append(rows)
+            model.train()
+            evaluation = _merge(stats, positions, [np.full(len(p), step, dtype=np.int64) for p in positions])
         if on_epoch is not None:
-            on_epoch(epoch, columns)
+            on_epoch(epoch, columns, evaluation)
+
+
+def _merge(stats: list, positions: list, steps: list) -> dict[str, np.ndarray]:
+    """Per-batch statistics joined into columns (``position``, ``step`` and the batch_dynamics fields)."""
+    import torch
+
+    columns = {"position": np.concatenate(positions), "step": np.concatenate(steps)}
+    for field in ("pred", "correct", "prob", "margin", "loss", "el2n"):
+        columns[field] = torch.cat([s[field] for s in stats]).cpu().numpy()
+    return columns
 
 
 def train_partial_finetune(
@@ -368,6 +391,7 @@ def train_partial_finetune(
     device: Any = None,
     autocast: bool = True,
     threads: int | None = None,
+    eval_epochs: Sequence[int] | None = None,
     epoch_sink: Callable[[int, int, Any], Any] | None = None,
     skip: Callable[[int, int], bool] | None = None,
 ) -> Any:
@@ -401,6 +425,10 @@ def train_partial_finetune(
         bfloat16 autocast where the device has native support (:func:`autocast_dtype`).
     threads : int, optional
         Torch CPU threads for the run (default: leave torch's setting).
+    eval_epochs : sequence of int, optional
+        After these epochs every row is also evaluated in eval mode, recorded with
+        ``phase="eval"`` (the EL2N of the paper); default: the epoch EL2N reads (see
+        :func:`~dprune.dynamics.records.check_eval_epochs`).
     epoch_sink : callable, optional
         ``epoch_sink(seed, epoch, table)`` after every epoch (to persist shards).
     skip : callable, optional
@@ -417,7 +445,7 @@ def train_partial_finetune(
     from dprune.core.base import MissingColumnError
     from dprune.data.labels import encode_labels
     from dprune.dynamics.inputs import as_seeds, check_positive_int, dynamics_meta, row_ids
-    from dprune.dynamics.records import Dynamics
+    from dprune.dynamics.records import Dynamics, check_eval_epochs, records_table
 
     owner = "train_partial_finetune"
     if not isinstance(dataset, Dataset):
@@ -440,6 +468,7 @@ def train_partial_finetune(
             f"{owner}: states hold {len(states)} rows but the dataset has {len(dataset)}; they must be row-aligned."
         )
     seeds = as_seeds(seeds, owner)
+    eval_epochs = check_eval_epochs(eval_epochs, epochs, owner)
     ids, used_id_column = row_ids(dataset, id_column)
     labels, mapping = encode_labels(dataset, label_column, ids=ids, owner=owner)
     tokenizer, encoder = load_encoder_parts(model)
@@ -455,16 +484,22 @@ def train_partial_finetune(
             )
         config = {"train_layers": train_layers, "epochs": epochs, "batch_size": batch_size,
                   "learning_rate": learning_rate, "head_learning_rate": head_learning_rate,
-                  "weight_decay": weight_decay, "max_length": max_length, "storage_dtype": storage_dtype}
+                  "weight_decay": weight_decay, "max_length": max_length, "storage_dtype": storage_dtype,
+                  "eval_epochs": list(eval_epochs)}
         meta = dynamics_meta("partial_finetune", mapping, used_id_column, len(dataset), seeds, config)
         parts = []
         for seed in seeds:
-            def on_epoch(epoch: int, columns: dict, seed: int = seed) -> None:
-                positions = columns["position"]
-                columns = {**columns, "seed": np.full(len(positions), seed, dtype=np.int64),
-                           "epoch": np.full(len(positions), epoch, dtype=np.int64),
-                           "row_id": ids[positions], "label": labels[positions]}
-                table = Dynamics.from_columns(columns, meta).table
+            def on_epoch(epoch: int, columns: dict, evaluation: dict | None, seed: int = seed) -> None:
+                tables = []
+                for phase, part in (("train", columns), ("eval", evaluation)):
+                    if part is None:
+                        continue
+                    positions = part["position"]
+                    tables.append(records_table({
+                        **part, "seed": np.full(len(positions), seed, dtype=np.int64),
+                        "epoch": np.full(len(positions), epoch, dtype=np.int64), "row_id": ids[positions],
+                        "label": labels[positions], "phase": np.full(len(positions), phase, dtype=object)}))
+                table = pa.concat_tables(tables)
                 if epoch_sink is not None and not (skip is not None and skip(seed, epoch)):
                     epoch_sink(seed, epoch, table)
                 parts.append(table)
@@ -473,7 +508,7 @@ def train_partial_finetune(
                 states, labels, encoder=encoder, train_layers=train_layers, num_labels=mapping.num_labels, seed=seed,
                 epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                 head_learning_rate=head_learning_rate, weight_decay=weight_decay, device=device, autocast=autocast,
-                on_epoch=on_epoch,
+                eval_epochs=eval_epochs, on_epoch=on_epoch,
             )
     finally:
         torch.set_num_threads(before)
