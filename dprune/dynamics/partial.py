@@ -41,7 +41,8 @@ __all__ = [
 ]
 
 STORAGE_DTYPES = ("float16", "bfloat16", "float32")
-#: Top layers trained by default (of MiniLM's 6); chosen by measurement, see benchmarks/dynamics_quality.py.
+#: Top layers trained by default (of MiniLM's 6): at equal settings two beat one (2,000 bundled rows,
+#: flipped-label AUROC 0.837 against 0.815; README "Cheaper routes to fine-tuning quality").
 DEFAULT_TRAIN_LAYERS = 2
 
 
