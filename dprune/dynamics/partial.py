@@ -254,10 +254,6 @@ def _layer_output(output: Any) -> Any:
     return output[0] if isinstance(output, tuple) else output
 
 
-
-
-
-
 def build_top_classifier(encoder: Any, train_layers: int, num_labels: int, *, dropout: float = 0.1) -> Any:
     """Copies of the top ``train_layers`` layers of ``encoder`` + mean pooling + a linear head."""
     import torch

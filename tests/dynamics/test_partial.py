@@ -116,6 +116,8 @@ def test_states_round_trip_through_arrow_shards(storage_dtype):
     back = states_from_table(table, dtype=storage_dtype, hidden_size=4)
     np.testing.assert_array_equal(back.offsets, offsets)
     np.testing.assert_array_equal(back.values, values)
+    whole = states_from_table(states_to_table(states), dtype=storage_dtype, hidden_size=4)
+    np.testing.assert_array_equal(whole.values, back.values)
     x, mask = back.batch(np.array([2, 1]), "cpu")
     assert x.shape == (2, 5, 4) and mask.sum().item() == 6
     np.testing.assert_allclose(x[1, 0].numpy(), raw[3], atol=1e-2 if storage_dtype == "bfloat16" else 1e-3)
