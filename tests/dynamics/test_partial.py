@@ -92,7 +92,8 @@ def test_partial_finetuning_beats_the_probe_on_flipped_labels(parts):
     assert best(partial) >= best(probe) + MARGIN
 
 
-#: Smallest advantage of partial fine-tuning over the probe that held in every measured draw.
+#: Required advantage of partial fine-tuning over the probe. Measured: +0.023 on these 800 rows (0.835 vs
+#: 0.812), +0.014 to +0.045 on other samples and settings (README, "Cheaper routes to fine-tuning quality").
 MARGIN = 0.01
 
 
