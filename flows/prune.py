@@ -48,7 +48,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from dprune.core.outputs import output_lock
 from dprune.core.params import InvalidParameterError
-from dprune.core.registry import SCORERS, ComponentSpec
+from dprune.core.registry import ComponentSpec
 
 from dprune.stages.audio import AUDIO_SCORE_COLUMNS
 
@@ -63,6 +63,7 @@ from flows.settings import (
     check_store,
     script_settings,
     common_params,
+    dynamic_score_params,
     parse_params,
     parse_spec,
     resolved_stages,
@@ -238,11 +239,13 @@ def prune(
     if stages["dynamics"] is not None and embeddings_ref is not None:
         settings = dict(stages["dynamics"])
         names = settings.pop("scores")
+        if settings.get("method", "linear_probe") != "linear_probe":  # the trainers that read the text
+            settings["text_column"] = text_column
         dynamics_ref = train_task(dataset_ref, embeddings_ref, reuse_only=reuse_only, label_column=label_column,
                                   **settings)
         for name in names:
-            source = SCORERS.get(name).source_param  # "dynamics", or "forgetting_callback" for ForgettingScorer
-            spec = {"name": name, "params": {source: dynamics_ref, "score_column": name, "label_column": label_column}}
+            spec = {"name": name, "params": dynamic_score_params(name, dynamics_ref, embeddings_ref, settings,
+                                                                 label_column=label_column)}
             score_refs.append(score_task(dataset_ref, spec, reuse_only=reuse_only))
             score_columns.append(name)
 

@@ -23,10 +23,9 @@ DEFAULT_STORE = os.environ.get("DPRUNE_STORE", ".dprune/store")
 DEFAULT_EMBEDDING: dict[str, Any] = {"shard_rows": 2048}
 DEFAULT_CLUSTERING: dict[str, Any] = {"num_clusters": 10, "metric": "cosine", "score_column": "kmeans_distance"}
 DEFAULT_PERPLEXITY: dict[str, Any] = {"order": 5, "shard_rows": "auto", "score_column": "perplexity"}
-DEFAULT_DYNAMICS: dict[str, Any] = {
+DEFAULT_DYNAMICS: dict[str, Any] = {  # epochs: the method's default (dprune.stages.dynamics.DEFAULT_EPOCHS)
     "method": "linear_probe",
     "seeds": [0, 1, 2],
-    "epochs": 10,
     "scores": ["aum", "forgetting", "el2n", "data_map_confidence", "data_map_variability", "data_map_correctness"],
 }
 #: The speech signal stage (``python flows/prune.py`` only; on when the dataset has audio).
@@ -78,6 +77,7 @@ def _accepted(*functions: Callable[..., Any], extra: Iterable[str] = ()) -> set[
 def stage_options(stage: str) -> set[str]:
     """The option names a stage accepts (its stage functions' parameters and the component's)."""
     from dprune.dynamics.finetune import finetune_dynamics
+    from dprune.dynamics.partial import train_partial_finetune
     from dprune.dynamics.probe import train_linear_probe
     from dprune.scorers.perplexity import PerplexityScorer
     from dprune.stages.clusters import cluster_stage, clusters_stage
@@ -92,7 +92,8 @@ def stage_options(stage: str) -> set[str]:
         "embedding": lambda: _accepted(embed_stage),
         "clustering": lambda: _accepted(cluster_stage, clusters_stage),
         "perplexity": lambda: _accepted(kenlm_stage, perplexity_stage, PerplexityScorer.__init__) - {"self", "model_path"},
-        "dynamics": lambda: _accepted(dynamics_stage, train_linear_probe, finetune_dynamics, extra=["scores"]),
+        "dynamics": lambda: _accepted(dynamics_stage, train_linear_probe, train_partial_finetune, finetune_dynamics,
+                                      extra=["scores"]),
         "audio": lambda: _accepted(audio_signal_stage) - {"audio_column"},
     }
     return accepted[stage]()
@@ -290,3 +291,21 @@ def task_runner(args: argparse.Namespace):
             return DaskTaskRunner(address=args.dask_address)
         return DaskTaskRunner(cluster_kwargs={"n_workers": args.dask_workers, "threads_per_worker": 1})
     return ThreadPoolTaskRunner(max_workers=1)
+
+
+def dynamic_score_params(name: str, dynamics_ref: Any, embeddings_ref: Any, settings: Mapping[str, Any], *,
+                         label_column: str | None) -> dict[str, Any]:
+    """Parameters of a score listed in the dynamics stage's ``scores``.
+
+    A dynamics scorer reads the dynamics artifact; ``confident_learning`` reads the
+    embeddings (out-of-fold probabilities, no training dynamics needed). After full
+    fine-tuning, which records no end-of-epoch evaluation, EL2N uses the training pass.
+    """
+    from dprune.core.registry import SCORERS
+
+    if name == "confident_learning":
+        return {"embeddings": embeddings_ref, "label_column": label_column, "score_column": name}
+    params = {SCORERS.get(name).source_param: dynamics_ref, "score_column": name, "label_column": label_column}
+    if name == "el2n" and settings.get("method") == "fine_tune":
+        params["mode"] = "forward"
+    return params

@@ -78,7 +78,7 @@ def _factories() -> dict[str, Callable[[Dataset], list[Scorer]]]:
     return {
         "forgetting": _dynamics_factory(ForgettingScorer, never_learned="zero"),
         "aum": _dynamics_factory(AUMScorer, label_column=None),
-        "el2n": _dynamics_factory(EL2NScorer, epoch=0),
+        "el2n": _dynamics_factory(EL2NScorer, epoch=0, mode="forward"),
         "data_map_confidence": _dynamics_factory(DataMapConfidenceScorer, score_column="confidence"),
         "data_map_variability": _dynamics_factory(DataMapVariabilityScorer, score_column="variability"),
         "data_map_correctness": _dynamics_factory(DataMapCorrectnessScorer),
@@ -100,6 +100,7 @@ SCORER_BAD_PARAMS: dict[str, list[tuple[dict, str]]] = {
                    *_COMMON_BAD],
     "aum": [({"dynamics": None}, "dynamics"), *_COMMON_BAD],
     "el2n": [
+        ({"mode": "train"}, "mode"),
         ({"epoch": 1.5}, "epoch"),
         ({"epoch": "first"}, "epoch"),
         ({"dynamics": [1, 2]}, "dynamics"),

@@ -1,4 +1,4 @@
-"""Embedding-based scorers (k-means distance, semantic duplicates) for tests/test_common.py.
+"""Embedding-based scorers (k-means distance, semantic duplicates, confident learning) for tests/test_common.py.
 
 Instances use the bundled all-MiniLM-L6-v2 (loaded once per process) on the common
 12-row dataset, so each ``score`` call takes a fraction of a second.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dprune.scorers.confident import ConfidentLearningScorer
 from dprune.scorers.kmeans import KMeansCentroidDistanceScorer
 from dprune.scorers.semantic_duplicates import SemanticDuplicateScorer
 
@@ -29,12 +30,30 @@ def _semantic() -> list[SemanticDuplicateScorer]:
     ]
 
 
+def _confident() -> list[ConfidentLearningScorer]:
+    return [
+        ConfidentLearningScorer(folds=3),
+        ConfidentLearningScorer(None, None, "text", "label", quality="self_confidence", folds=2, seed=4,
+                                regularization=0.5, max_length=16, score_column="label_quality"),
+    ]
+
+
 SCORER_FACTORIES = {
+    "confident_learning": _confident,
     "kmeans_centroid_distance": _kmeans,
     "semantic_duplicate": _semantic,
 }
 
 SCORER_BAD_PARAMS = {
+    "confident_learning": [
+        ({"folds": 1}, "folds"),
+        ({"folds": 7}, "folds"),
+        ({"quality": "margin"}, "quality"),
+        ({"regularization": 0.0}, "regularization"),
+        ({"seed": -1}, "seed"),
+        ({"label_column": ""}, "label_column"),
+        ({"embeddings": np.zeros(12)}, "embeddings"),
+    ],
     "kmeans_centroid_distance": [
         ({"num_clusters": 0}, "num_clusters"),
         ({"num_clusters": 2.0}, "num_clusters"),

@@ -122,7 +122,8 @@ class RecordBuffer:
             self.pending = []
             self.chunks = []
             if table.num_rows:
-                self.chunks = [{name: table[name].to_numpy(zero_copy_only=False) for name in table.column_names}]
+                self.chunks = [{name: table[name].to_numpy(zero_copy_only=False) for name in table.column_names
+                                if name != "phase"}]  # the callback records training presentations only
             self.completed_epochs = set(int(e) for e in meta.get("completed_epochs", []))
             return meta
         raise RuntimeError(

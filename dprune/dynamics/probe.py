@@ -18,7 +18,7 @@ from datasets import Dataset
 from dprune.core.parallel import torch_threads
 from dprune.data.labels import encode_labels
 from dprune.dynamics.inputs import as_seeds, check_positive_int, dynamics_meta, embedding_matrix, row_ids
-from dprune.dynamics.records import Dynamics, batch_dynamics, records_table
+from dprune.dynamics.records import Dynamics, batch_dynamics, check_eval_epochs, records_table
 
 __all__ = ["train_linear_probe"]
 
@@ -36,6 +36,7 @@ def train_linear_probe(
     standardize: bool = True,
     seeds: int | Sequence[int] = (0, 1, 2),
     device: str | None = None,
+    eval_epochs: Sequence[int] | None = None,
     epoch_sink: Callable[[int, int, pa.Table], Any] | None = None,
     skip: Callable[[int, int], bool] | None = None,
 ) -> Dynamics:
@@ -67,6 +68,10 @@ def train_linear_probe(
         One run per seed.
     device : str, optional
         Torch device (default CPU).
+    eval_epochs : sequence of int, optional
+        After these epochs (0-based) every example is also evaluated once with the
+        epoch's final weights, recorded with ``phase="eval"`` (the EL2N of the paper);
+        default: the epoch EL2N reads (see :func:`~dprune.dynamics.records.check_eval_epochs`).
     epoch_sink : callable, optional
         ``epoch_sink(seed, epoch, table)`` after every epoch (to persist shards).
     skip : callable, optional
@@ -90,6 +95,7 @@ def train_linear_probe(
     if not learning_rate > 0:
         raise ValueError(f"The 'learning_rate' parameter of {owner} must be > 0. Got {learning_rate!r} instead.")
     seeds = as_seeds(seeds, owner)
+    eval_epochs = check_eval_epochs(eval_epochs, epochs, owner)
     ids, used_id_column = row_ids(dataset, id_column)
     labels, mapping = encode_labels(dataset, label_column, ids=ids, owner=owner)
     features = embedding_matrix(dataset, embeddings, owner)
@@ -103,18 +109,18 @@ def train_linear_probe(
     meta = dynamics_meta(
         "linear_probe", mapping, used_id_column, n, seeds,
         {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate, "weight_decay": weight_decay,
-         "hidden_size": hidden_size, "standardize": standardize},
+         "hidden_size": hidden_size, "standardize": standardize, "eval_epochs": list(eval_epochs)},
     )
     parts = []
     with torch_threads(1 if device.type == "cpu" else None):
         for seed in seeds:
             parts.extend(_probe_run(seed, x_all, y_all, ids, labels, num_labels, epochs, batch_size, learning_rate,
-                                    weight_decay, hidden_size, epoch_sink, skip))
+                                    weight_decay, hidden_size, eval_epochs, epoch_sink, skip))
     return Dynamics(pa.concat_tables(parts), meta)
 
 
 def _probe_run(seed, x_all, y_all, ids, labels, num_labels, epochs, batch_size, learning_rate, weight_decay,
-               hidden_size, epoch_sink, skip) -> list[pa.Table]:
+               hidden_size, eval_epochs, epoch_sink, skip) -> list[pa.Table]:
     """One seed of :func:`train_linear_probe`: a table of records per epoch."""
     import torch
 
@@ -157,6 +163,18 @@ def _probe_run(seed, x_all, y_all, ids, labels, num_labels, epochs, batch_size, 
         for field in ("pred", "correct", "prob", "margin", "loss", "el2n"):
             columns[field] = torch.cat([s[field] for s in stats]).cpu().numpy()
         table = records_table(columns)
+        if epoch in eval_epochs:
+            with torch.no_grad():
+                model.eval()
+                evaluated = batch_dynamics(model(x_all), y_all)
+                model.train()
+            every = np.arange(n)
+            table = pa.concat_tables([table, records_table({
+                "seed": np.full(n, seed, dtype=np.int64), "epoch": np.full(n, epoch, dtype=np.int64),
+                "step": np.full(n, step, dtype=np.int64), "position": every, "row_id": ids, "label": labels,
+                "phase": np.full(n, "eval", dtype=object),
+                **{field: value.cpu().numpy() for field, value in evaluated.items()},
+            })])
         if epoch_sink is not None and not (skip is not None and skip(seed, epoch)):
             epoch_sink(seed, epoch, table)
         parts.append(table)

@@ -20,6 +20,9 @@ prob       softmax probability of the gold class
 margin     gold logit minus the largest other logit (Pleiss et al., 2020)
 loss       cross-entropy of the gold class
 el2n       L2 norm of ``softmax - one_hot(label)`` (Paul et al., 2021)
+phase      ``"train"``: a presentation in a training step (dropout on, before
+           the update); ``"eval"``: an end-of-epoch evaluation of the example
+           with the model in eval mode (what EL2N's paper measures)
 =========  ==================================================================
 
 :class:`Dynamics` wraps such a table plus its metadata (number of classes,
@@ -51,8 +54,10 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
+    "PHASES",
     "Dynamics",
     "batch_dynamics",
+    "check_eval_epochs",
     "data_map_regions",
     "dynamics_schema",
     "records_table",
@@ -65,6 +70,8 @@ _SCHEMA_META_KEY = b"dprune.dynamics"
 
 _NUMERIC_FIELDS = ("prob", "margin", "loss", "el2n")
 _FIELDS = ("seed", "epoch", "step", "position", "row_id", "label", "pred", "correct", *_NUMERIC_FIELDS)
+#: ``phase`` values: training presentations and end-of-epoch evaluations.
+PHASES = ("train", "eval")
 NEVER_LEARNED_OPTIONS = ("above_all", "zero")
 REGIONS = ("easy-to-learn", "ambiguous", "hard-to-learn")
 
@@ -85,6 +92,7 @@ def dynamics_schema(row_id_type: pa.DataType = pa.int64()) -> pa.Schema:
             pa.field("margin", pa.float32(), nullable=False),
             pa.field("loss", pa.float32(), nullable=False),
             pa.field("el2n", pa.float32(), nullable=False),
+            pa.field("phase", pa.string(), nullable=False),
         ]
     )
 
@@ -125,8 +133,28 @@ def batch_dynamics(logits: "torch.Tensor", labels: "torch.Tensor") -> dict[str, 
         }
 
 
+def check_eval_epochs(eval_epochs: Sequence[int] | None, epochs: int, owner: str) -> tuple[int, ...]:
+    """The epochs after which a trainer evaluates every example in eval mode.
+
+    ``None``: the epoch :class:`~dprune.scorers.dynamics.EL2NScorer` reads by default (the
+    second, or the only one; see :meth:`Dynamics.resolve_epoch`). ``()``: none.
+    """
+    if eval_epochs is None:
+        return (min(1, epochs - 1),)
+    values = tuple(eval_epochs)
+    if any(isinstance(e, bool) or not isinstance(e, (int, np.integer)) or not 0 <= e < epochs for e in values):
+        raise ValueError(
+            f"The 'eval_epochs' parameter of {owner} must list epochs in [0, {epochs}) (0-based). "
+            f"Got {eval_epochs!r} instead."
+        )
+    return tuple(sorted(set(int(e) for e in values)))
+
+
 def records_table(columns: Mapping[str, Any], row_id_type: pa.DataType | None = None) -> pa.Table:
-    """Build a dynamics table from column arrays (numpy or lists), casting to the schema."""
+    """Build a dynamics table from column arrays (numpy or lists), casting to the schema.
+
+    Without a ``phase`` column every row is a training presentation (``"train"``).
+    """
     missing = [f for f in _FIELDS if f not in columns]
     if missing:
         raise ValueError(f"Dynamics records are missing column(s) {missing}; expected {list(_FIELDS)}.")
@@ -136,6 +164,8 @@ def records_table(columns: Mapping[str, Any], row_id_type: pa.DataType | None = 
         row_id_type = pa.string() if is_text else pa.int64()
     schema = dynamics_schema(row_id_type)
     arrays = []
+    if "phase" not in columns:
+        columns = {**columns, "phase": np.full(len(row_ids), PHASES[0], dtype=object)}
     for field in schema:
         values = row_ids if field.name == "row_id" else columns[field.name]
         array = values if isinstance(values, pa.Array) else pa.array(np.asarray(values))
@@ -163,7 +193,10 @@ class Dynamics:
     Parameters
     ----------
     table : pyarrow.Table
-        Rows with the columns of :func:`dynamics_schema`.
+        Rows with the columns of :func:`dynamics_schema`. Rows whose ``phase`` is
+        ``"eval"`` (end-of-epoch evaluations) are kept apart, in :meth:`evaluation`; every
+        reduction of this object reads the training presentations only. Without a
+        ``phase`` column every row is a training presentation.
     meta : dict, optional
         ``num_labels``, ``label_mapping`` (``LabelMapping.to_dict()`` or None),
         ``id_column`` (the dataset column the ``row_id`` values came from, or None when
@@ -187,7 +220,14 @@ class Dynamics:
                     "This table carries no dynamics metadata (label mapping, id column): pass meta= explicitly, or "
                     "use a table written by Dynamics.to_table / Dynamics.save or a store dynamics artifact."
                 )
+        evaluations = None
+        if "phase" in table.column_names:
+            is_eval = pc.equal(table["phase"], PHASES[1])
+            if pc.any(is_eval).as_py():
+                evaluations = table.filter(is_eval).select(list(_FIELDS)).replace_schema_metadata(None)
+                table = table.filter(pc.invert(is_eval))
         self.table = table.select(list(_FIELDS)).replace_schema_metadata(None)
+        self.evaluations = evaluations
         self.meta = {"format": FORMAT, "version": FORMAT_VERSION, **dict(meta or {})}
         if self.meta.get("num_labels") is None and table.num_rows:
             self.meta["num_labels"] = int(pc.max(table["label"]).as_py()) + 1
@@ -223,7 +263,7 @@ class Dynamics:
                         f"Cannot join dynamics that share seed(s) {sorted(seeds[i] & seeds[j])}; each run needs "
                         "its own seed."
                     )
-        table = pa.concat_tables([p.table for p in parts], promote_options="none")
+        table = pa.concat_tables([p.records() for p in parts], promote_options="none")
         meta = dict(first.meta)
         meta["seeds"] = sorted(set().union(*seeds))
         return cls(table, meta)
@@ -256,9 +296,29 @@ class Dynamics:
         return cls(table, meta)
 
     # ------------------------------------------------------------------ output
+    def records(self) -> pa.Table:
+        """All rows, training presentations then evaluations, with their ``phase`` column."""
+        parts = [(self.table, PHASES[0])] + ([(self.evaluations, PHASES[1])] if self.evaluations is not None else [])
+        return pa.concat_tables([
+            part.append_column(pa.field("phase", pa.string(), nullable=False), pa.array([phase] * part.num_rows,
+                                                                                       pa.string()))
+            for part, phase in parts
+        ])
+
+    def evaluation(self) -> "Dynamics | None":
+        """The end-of-epoch evaluations (model in eval mode) as a Dynamics of their own, or None.
+
+        Dynamics recorded by an end-of-epoch prediction pass (``meta["mode"] == "predict"``,
+        see :class:`~dprune.dynamics.callback.ForgettingCallback`) are evaluations already:
+        they are returned as they are.
+        """
+        if self.evaluations is not None:
+            return Dynamics(self.evaluations, {**self.meta, "mode": "predict"})
+        return self if self.meta.get("mode") == "predict" else None
+
     def to_table(self) -> pa.Table:
-        """The table with the metadata embedded in its schema metadata."""
-        return self.table.replace_schema_metadata({_SCHEMA_META_KEY: json.dumps(self.meta, sort_keys=True).encode()})
+        """All rows (see :meth:`records`) with the metadata embedded in the schema metadata."""
+        return self.records().replace_schema_metadata({_SCHEMA_META_KEY: json.dumps(self.meta, sort_keys=True).encode()})
 
     def save(self, path: str | os.PathLike) -> str:
         """Write the table and metadata to one Parquet file (atomically); returns the path."""
@@ -277,14 +337,14 @@ class Dynamics:
         if self._identity is None:
             from dprune.core.fingerprint import canonical_json, dataset_fingerprint, hash_text
 
-            self._identity = hash_text(dataset_fingerprint(self.table) + canonical_json(self.meta))
+            self._identity = hash_text(dataset_fingerprint(self.records()) + canonical_json(self.meta))
         return {"dynamics_sha256": self._identity}
 
     def __deepcopy__(self, memo: dict) -> "Dynamics":  # immutable: share it
         return self
 
     def __getstate__(self) -> dict:
-        return {"table": self.table, "meta": self.meta}
+        return {"table": self.records(), "meta": self.meta}
 
     def __setstate__(self, state: dict) -> None:
         self.__init__(state["table"], state["meta"])

@@ -3,6 +3,7 @@
 * :mod:`~dprune.scorers.kmeans`: :class:`KMeansCentroidDistanceScorer` (embeddings + k-means);
 * :mod:`~dprune.scorers.semantic_duplicates`: :class:`SemanticDuplicateScorer` (SemDeDup);
 * :mod:`~dprune.scorers.perplexity`: :class:`PerplexityScorer` (KenLM);
+* :mod:`~dprune.scorers.confident`: :class:`ConfidentLearningScorer` (out-of-fold label quality, confident learning);
 * :mod:`~dprune.scorers.cross_entropy`: :class:`CrossEntropyScorer` (loss of a given model);
 * :mod:`~dprune.scorers.dynamics`: scores from training dynamics (forgetting, AUM, EL2N, data maps, loss);
 * :mod:`~dprune.scorers.corpus`: exact and MinHash near-duplicates, Gopher quality statistics, language id;
@@ -19,6 +20,7 @@ from dprune.scorers.audio import (
     SpeakingRateScorer,
     SpeechRatioScorer,
 )
+from dprune.scorers.confident import ConfidentLearningScorer
 from dprune.scorers.corpus import ExactDuplicateScorer, LanguageScorer, NearDuplicateScorer, QualityStatisticScorer
 from dprune.scorers.cross_entropy import CrossEntropyScorer
 from dprune.scorers.dynamics import (
@@ -38,6 +40,7 @@ __all__ = [
     "AUMScorer",
     "CERScorer",
     "ClippingRatioScorer",
+    "ConfidentLearningScorer",
     "DurationScorer",
     "LoudnessScorer",
     "SNRScorer",

@@ -16,8 +16,8 @@ scorer (registry name)            score
 ``AUMScorer`` (``aum``)           area under the margin: mean of gold logit minus largest
                                   other logit (Pleiss et al., NeurIPS 2020); low = likely
                                   mislabeled
-``EL2NScorer`` (``el2n``)         L2 norm of softmax minus one-hot, early in training (Paul
-                                  et al., NeurIPS 2021); high = hard / important
+``EL2NScorer`` (``el2n``)         L2 norm of softmax minus one-hot, early in training, model in
+                                  eval mode (Paul et al., NeurIPS 2021); high = hard / important
 ``DataMapConfidenceScorer``       mean probability of the gold label (Swayamdipta et al.,
 (``data_map_confidence``)         EMNLP 2020)
 ``DataMapVariabilityScorer``      standard deviation of that probability across epochs
@@ -41,6 +41,9 @@ from datasets import Dataset
 
 from dprune.core.base import Scorer
 from dprune.dynamics.records import NEVER_LEARNED_OPTIONS, Dynamics
+
+#: How EL2N is measured: end-of-epoch evaluation in eval mode (the paper) or the training pass.
+EL2N_MODES = ("eval", "forward")
 from dprune.core.params import NON_EMPTY_STR, NONE, Interval, Options, Predicate
 from dprune.core.registry import register_scorer
 
@@ -225,8 +228,8 @@ class EL2NScorer(DynamicsScorer):
     """Error L2-norm early in training (Paul et al., NeurIPS 2021).
 
     "Deep Learning on a Data Diet": the L2 norm of ``softmax(logits) - one_hot(label)``
-    after a few epochs, averaged over seeds (the paper averages 10 runs). High EL2N marks
-    examples that matter for generalization; the lowest can be pruned.
+    measured after a few epochs, averaged over seeds (the paper averages 10 runs). High
+    EL2N marks examples that matter for generalization; the lowest can be pruned.
 
     Parameters
     ----------
@@ -234,23 +237,47 @@ class EL2NScorer(DynamicsScorer):
         Which recorded epoch (0-based; negative counts from the last) to use. ``None``:
         the second epoch, the earliest at which every example has been seen once (the
         only epoch if just one was recorded).
+    mode : {"eval", "forward"}, default "eval"
+        ``"eval"``, as in the paper: the norm from the end-of-epoch evaluation of every
+        example with the model in eval mode (records with ``phase="eval"``, written by the
+        trainers' ``eval_epochs``, or dynamics recorded by an end-of-epoch prediction pass).
+        ``"forward"``: the mean norm over the epoch's training presentations (dropout on,
+        weights changing during the epoch), the earlier dPrune variant.
     """
 
     _parameter_constraints = {
         **DynamicsScorer._parameter_constraints,
         "epoch": [NONE, Interval(int, None, None)],
+        "mode": [Options(EL2N_MODES)],
     }
 
-    def __init__(self, dynamics: Any, *, epoch: int | None = None, id_column: str = "row_id",
+    def __init__(self, dynamics: Any, *, epoch: int | None = None, mode: str = "eval", id_column: str = "row_id",
                  label_column: str | None = "label", score_column: str = "score"):
         self.dynamics = dynamics
         self.epoch = epoch
+        self.mode = mode
         self.id_column = id_column
         self.label_column = label_column
         self.score_column = score_column
 
     def reduce(self, dynamics: Dynamics) -> np.ndarray:
-        return dynamics.mean("el2n", epochs=[dynamics.resolve_epoch(self.epoch)])
+        source = dynamics
+        if self.mode == "eval":
+            source = dynamics.evaluation()
+            if source is None:
+                raise ValueError(
+                    "EL2NScorer(mode='eval') needs end-of-epoch evaluations in eval mode, and these dynamics "
+                    f"(source {dynamics.meta.get('source')!r}) record training presentations only. Record them with "
+                    "eval_epochs=[...] (train_linear_probe, train_partial_finetune, the dynamics stage), or "
+                    "ForgettingCallback(mode='predict'); or score mode='forward' (mean over the training pass)."
+                )
+        values = source.mean("el2n", epochs=[source.resolve_epoch(self.epoch)])
+        ids, wanted = source.example_ids(), dynamics.example_ids()
+        if np.array_equal(ids, wanted):
+            return values
+        # evaluations that skipped examples leave NaN there (reported by compute_scores)
+        index = np.clip(np.searchsorted(ids, wanted), 0, max(len(ids) - 1, 0))
+        return np.where(ids[index] == wanted, values[index], np.nan)
 
     def _missing_hint(self) -> str:
         return f"they were not presented in epoch {self.epoch!r} of any seed; choose another epoch."

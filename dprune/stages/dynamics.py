@@ -1,8 +1,10 @@
 """Stage ``dynamics``: per-example training dynamics, one shard per (seed, epoch).
 
-Two trainers write the same :class:`~dprune.dynamics.records.Dynamics` records: the
-linear probe on an embeddings artifact (:func:`dprune.dynamics.probe.train_linear_probe`)
-and fine-tuning (:func:`dprune.dynamics.finetune.finetune_dynamics`). Each (seed, epoch)
+Three trainers write the same :class:`~dprune.dynamics.records.Dynamics` records: the
+linear probe on an embeddings artifact (:func:`dprune.dynamics.probe.train_linear_probe`),
+partial fine-tuning of the top layers from a ``hidden_states`` artifact
+(:func:`dprune.dynamics.partial.train_partial_finetune`; the artifact is a parent, computed
+here when missing) and fine-tuning (:func:`dprune.dynamics.finetune.finetune_dynamics`). Each (seed, epoch)
 shard is committed as soon as its epoch ends, and fine-tuning checkpoints once per
 epoch, so a run killed mid-way resumes from its last checkpoint and recomputes only
 the missing shards. The key covers the dataset artifact (and the embeddings artifact),
@@ -21,16 +23,22 @@ import pyarrow as pa
 from dprune.core.base import MissingColumnError, column_to_numpy, describe_value
 from dprune.data.labels import encode_labels
 from dprune.dynamics.finetune import finetune_dynamics
+from dprune.dynamics.partial import DEFAULT_TRAIN_LAYERS, train_partial_finetune
 from dprune.dynamics.inputs import as_seeds, check_positive_int, dynamics_meta, row_id_type, row_ids
 from dprune.dynamics.probe import train_linear_probe
 from dprune.dynamics.records import dynamics_schema
 from dprune.models import model_identity
 from dprune.stages.embeddings import read_embeddings
+from dprune.stages.hidden_states import hidden_states_stage, read_hidden_states
 from dprune.stages.runner import Stage
 from dprune.store import ArtifactRef
 
-DYNAMICS = Stage("dynamics", version=1)
-METHODS = ("linear_probe", "fine_tune")
+DYNAMICS = Stage("dynamics", version=2)  # 2: end-of-epoch evaluations (phase "eval") recorded
+METHODS = ("linear_probe", "partial_finetune", "fine_tune")
+#: Epochs of each method when none are given.
+DEFAULT_EPOCHS = {"linear_probe": 10, "partial_finetune": 3, "fine_tune": 2}
+#: Settings of partial fine-tuning that belong to its hidden-states cache.
+CACHE_SETTINGS = ("model", "text_column", "max_length", "storage_dtype", "device", "autocast")
 def dynamics_stage(
     store: Any,
     dataset_ref: Any,
@@ -59,17 +67,19 @@ def dynamics_stage(
     store : ArtifactStore
     dataset_ref : ArtifactRef
         The dataset (from the load stage).
-    method : {"linear_probe", "fine_tune"}
+    method : {"linear_probe", "partial_finetune", "fine_tune"}
     embeddings : str, ArtifactRef or numpy.ndarray
         Linear probe only: a vector column of the dataset, an artifact holding ``id_column``
         and ``embedding_column``, or an array row-aligned with the dataset.
     seeds, epochs
-        Runs and passes (``epochs`` default: 10 for the probe, 2 for fine-tuning).
+        Runs and passes (``epochs`` default: :data:`DEFAULT_EPOCHS`).
     checkpoint_dir : path, optional
         Fine-tuning checkpoints (default :func:`default_checkpoint_root`); removed after the
         commit unless ``keep_checkpoints``.
     **params
-        Passed to :func:`train_linear_probe` or :func:`finetune_dynamics`.
+        Passed to :func:`train_linear_probe`, :func:`train_partial_finetune` (whose cache
+        settings, :data:`CACHE_SETTINGS` and ``train_layers``, also shape the hidden-states
+        artifact) or :func:`finetune_dynamics`.
 
     Returns
     -------
@@ -79,7 +89,7 @@ def dynamics_stage(
     if method not in METHODS:
         raise ValueError(f"The 'method' parameter of dynamics_stage must be one of {METHODS}. Got {method!r} instead.")
     seeds = as_seeds(seeds, "dynamics_stage")
-    epochs = epochs if epochs is not None else (10 if method == "linear_probe" else 2)
+    epochs = epochs if epochs is not None else DEFAULT_EPOCHS[method]
     check_positive_int("epochs", epochs, "dynamics_stage")
     dataset = store.read(dataset_ref)
     parents = [dataset_ref]
@@ -101,6 +111,12 @@ def dynamics_stage(
         else:
             matrix = np.asarray(embeddings)
             config["embeddings"] = describe_value(matrix)
+    elif method == "partial_finetune":
+        params.setdefault("train_layers", DEFAULT_TRAIN_LAYERS)
+        config["params"] = dict(params)
+        cache = {name: params[name] for name in CACHE_SETTINGS if name in params}
+        states_ref = hidden_states_stage(store, dataset_ref, train_layers=params["train_layers"], **cache)
+        parents.append(states_ref)
     else:
         config["model_identity"] = model_identity(params.get("model", "all-MiniLM-L6-v2"))
     key = DYNAMICS.key(config, parents=parents)
@@ -123,12 +139,20 @@ def dynamics_stage(
     def seed_done(seed: int) -> bool:
         return all(writer.has_shard(shard[seed] * epochs + e) for e in range(epochs))
 
+    def stored(seed: int, epoch: int) -> bool:
+        return writer.has_shard(shard[seed] * epochs + epoch)
+
+    pending = [s for s in seeds if not seed_done(s)]
     if method == "linear_probe":
-        pending = [s for s in seeds if not seed_done(s)]
         if pending:
             train_linear_probe(dataset, matrix, label_column=label_column, id_column=id_column, epochs=epochs,
-                               seeds=pending, epoch_sink=sink,
-                               skip=lambda seed, epoch: writer.has_shard(shard[seed] * epochs + epoch), **params)
+                               seeds=pending, epoch_sink=sink, skip=stored, **params)
+    elif method == "partial_finetune":
+        if pending:
+            settings = {k: v for k, v in params.items() if k != "text_column"}
+            train_partial_finetune(dataset, states=read_hidden_states(store, parents[-1]), label_column=label_column,
+                                   id_column=id_column, epochs=epochs, seeds=pending, epoch_sink=sink, skip=stored,
+                                   **settings)
     else:
         root = os.fspath(checkpoint_dir) if checkpoint_dir is not None else default_checkpoint_root()
         folder = os.path.join(root, key)

@@ -33,6 +33,7 @@ def make_dynamics(correct_by_example: dict, *, seed: int = 0, labels: dict | Non
             rows["margin"].append(np.log(p / (1 - p)))
             rows["loss"].append(-np.log(p))
             rows["el2n"].append(np.sqrt(2) * (1 - p))
+            rows["phase"].append("train")
     meta = {"num_labels": 2, "id_column": id_column, "n_examples": n_examples or len(correct_by_example),
             "label_mapping": mapping, "source": "test"}
     return Dynamics.from_columns(rows, meta)

@@ -160,3 +160,18 @@ def test_python_flows_prune_runs_as_a_script(reviews_file, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Kept 6 of 12 rows with stratified" in done.stdout
     assert len(load_from_disk(str(tmp_path / "out" / "pruned_dataset"))) == 6
+
+
+def test_flow_partial_finetune_dynamics_and_confident_learning(prefect_server, reviews_file, tmp_path):
+    dynamics = {"method": "partial_finetune", "seeds": [0], "epochs": 2, "train_layers": 1, "batch_size": 4,
+                "scores": ["aum", "el2n", "confident_learning"]}
+    result = _run(reviews_file, str(tmp_path / "store"), str(tmp_path / "out"),
+                  {"name": "top_k", "params": {"k": 0.5, "score_column": "confident_learning"}},
+                  dynamics=dynamics, clustering=False)
+    kept = load_from_disk(result["outputs"]["dataset_dir"])
+    assert len(kept) == 6 and {"aum", "el2n", "confident_learning"} <= set(kept.column_names)
+    stages = {a["stage"] for a in ArtifactStore(str(tmp_path / "store")).ls() if a["complete"]}
+    assert {"hidden_states", "dynamics"} <= stages
+    with pytest.raises(InvalidParameterError, match="unknown option"):
+        _run(reviews_file, str(tmp_path / "store"), str(tmp_path / "out2"), None,
+             dynamics={**dynamics, "train_layer": 1})

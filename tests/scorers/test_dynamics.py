@@ -37,7 +37,7 @@ def data():
 REDUCTIONS = [
     (ForgettingScorer, lambda d: d.forgetting_events()),
     (AUMScorer, lambda d: d.mean("margin")),
-    (EL2NScorer, lambda d: d.mean("el2n", epochs=[1])),
+    (EL2NScorer, lambda d: d.evaluation().mean("el2n", epochs=[1])),
     (DataMapConfidenceScorer, lambda d: d.mean("prob")),
     (DataMapVariabilityScorer, lambda d: d.std("prob")),
     (DataMapCorrectnessScorer, lambda d: d.mean("correct")),
@@ -77,7 +77,13 @@ def test_forgetting_scorer_original_rule(data):
 
 def test_el2n_epoch_parameter(data):
     ds, dyn = data
-    np.testing.assert_allclose(EL2NScorer(dyn, epoch=-1).score(ds)["score"], dyn.mean("el2n", epochs=[3]))
+    np.testing.assert_allclose(EL2NScorer(dyn, epoch=-1, mode="forward").score(ds)["score"],
+                               dyn.mean("el2n", epochs=[3]))
+    # in eval mode the epochs are those evaluated (here the default, epoch 1, only)
+    np.testing.assert_allclose(EL2NScorer(dyn, epoch=-1).score(ds)["score"],
+                               dyn.evaluation().mean("el2n", epochs=[1]))
+    with pytest.raises(ValueError, match="epoch=3 was not recorded"):
+        EL2NScorer(dyn, epoch=3).score(ds)
     with pytest.raises(ValueError, match="epoch=9 was not recorded"):
         EL2NScorer(dyn, epoch=9).score(ds)
 
@@ -136,4 +142,24 @@ def test_dynamics_identity_drives_the_cache_key(data):
     ds, dyn = data
     other = Dynamics(dyn.table.slice(0, len(dyn) - 1), dyn.meta)
     assert AUMScorer(dyn).config() != AUMScorer(other).config()
-    assert AUMScorer(dyn).config() == AUMScorer(Dynamics(dyn.table, dyn.meta)).config()
+    assert AUMScorer(dyn).config() == AUMScorer(Dynamics(dyn.records(), dyn.meta)).config()
+    assert AUMScorer(dyn).config() != AUMScorer(Dynamics(dyn.table, dyn.meta)).config()  # evaluations count
+
+
+def test_el2n_reads_the_end_of_epoch_evaluation_in_eval_mode_or_the_training_pass(data):
+    ds, dyn = data
+    evaluated = dyn.evaluation()
+    assert evaluated is not None and evaluated.epochs == [1] and len(evaluated) == 2 * len(ds)
+    assert len(dyn) == 2 * 4 * len(ds)  # the evaluations are kept apart from the training presentations
+    paper = np.asarray(EL2NScorer(dyn).score(ds)["score"])
+    forward = np.asarray(EL2NScorer(dyn, mode="forward").score(ds)["score"])
+    np.testing.assert_allclose(forward, dyn.mean("el2n", epochs=[1]))
+    assert not np.allclose(paper, forward)
+    # the evaluation uses the weights at the end of the epoch: a direct computation agrees
+    rows = evaluated.table.to_pandas()
+    assert set(rows["step"]) == {2 * int(np.ceil(len(ds) / 8))}  # after the 2 epochs of 8 steps
+    training_only = Dynamics(dyn.table, dict(dyn.meta))
+    with pytest.raises(ValueError, match="mode='forward'"):
+        EL2NScorer(training_only).score(ds)
+    round_trip = Dynamics.from_table(dyn.to_table())
+    np.testing.assert_allclose(EL2NScorer(round_trip).score(ds)["score"], paper)
