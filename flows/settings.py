@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import yaml
 
-from dprune.core.params import Interval, InvalidParameterError, check_param
+from dprune.core.params import Interval, InvalidParameterError, Options, check_param
 
 DEFAULT_STORE = os.environ.get("DPRUNE_STORE", ".dprune/store")
 DEFAULT_EMBEDDING: dict[str, Any] = {"shard_rows": 2048}
@@ -125,7 +125,7 @@ def resolved_stages(values: Mapping[str, Any], *, flow: str, labelled: bool) -> 
         resolved[stage] = stage_settings(values.get(stage), default)
         if resolved[stage] is not None and "shard_rows" in resolved[stage]:  # 0 would divide by zero later
             check_param(f"the {stage} stage of {flow}", "shard_rows", resolved[stage]["shard_rows"],
-                        [Interval(int, 1, None)])
+                        [Interval(int, 1, None), Options(["auto"])])
     if not labelled:
         resolved["dynamics"] = None
     return resolved
