@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ import pyarrow.compute as pc
 import datasets
 from datasets.table import InMemoryTable
 
+from dprune.core.fingerprint import local_file_sha256
 from dprune.audio.decode import AudioRef
 
 __all__ = [
@@ -341,11 +341,13 @@ def refs_from_arrow(column: pa.Array | pa.ChunkedArray) -> list[AudioRef]:
 
 
 def audio_files_identity(column: pa.Array | pa.ChunkedArray) -> str:
-    """A hash of every referenced file's path, size and modification time (clips held as bytes are skipped).
+    """A hash of the *content* of every referenced file (clips held as bytes are skipped).
 
-    Clips stored as bytes are part of the dataset's content key already; a file referenced by
-    path changes this identity when it is replaced (new size or modification time) or removed.
-    It reads file metadata only, never the audio.
+    Clips stored as bytes are part of the dataset's content key already. A file referenced
+    by path is identified by the sha256 of its bytes (:func:`~dprune.core.fingerprint.local_file_sha256`,
+    hashed once per process while its device, inode, size, modification and change times stay
+    the same), so a clip replaced at the same path, even with its old modification time
+    restored, changes the identity; a missing file is recorded as missing.
     """
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
@@ -357,8 +359,7 @@ def audio_files_identity(column: pa.Array | pa.ChunkedArray) -> str:
             digest.update(b"-\n")
             continue
         try:
-            stat = os.stat(path)
-            digest.update(f"{path}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
+            digest.update(f"{local_file_sha256(path)}\n".encode())
         except OSError:
             digest.update(f"{path}\tmissing\n".encode())
     return digest.hexdigest()

@@ -5,8 +5,8 @@
 ``audio_error`` (why a clip could not be decoded under ``on_error="nan"``). Its key hashes
 the settings that change the numbers (VAD model content hash and threshold, clip level,
 error policy), the dataset artifact and the identity of every referenced audio file
-(:func:`dprune.data.audio.audio_files_identity`: size and modification time, so a file
-replaced at the same path gives a new key; clips stored as bytes are covered by the
+(:func:`dprune.data.audio.audio_files_identity`: a hash of each file's bytes, so a file
+replaced at the same path gives a new key, even with its old modification time; clips stored as bytes are covered by the
 dataset's own content key).
 
 :func:`audio_stage` turns it into a scores artifact: ``duration``, ``speech_ratio``,

@@ -87,3 +87,24 @@ def test_default_speech_rule_drops_the_degraded_clips(tmp_path):
     assert share_kept["clean"] >= 0.85, share_kept
     for kind in ("noise", "clipping", "silence", "transcript_swap"):
         assert share_kept[kind] <= 0.1, share_kept
+
+
+def test_audio_file_identity_follows_content_even_with_the_old_mtime(tmp_path):
+    import os
+
+    import pyarrow as pa
+
+    from dprune.data.audio import audio_files_identity
+
+    clip = tmp_path / "clip.wav"
+    clip.write_bytes(b"RIFF" + b"\0" * 60)
+    column = pa.array([{"path": str(clip), "bytes": None}], pa.struct([("path", pa.string()), ("bytes", pa.binary())]))
+    before = audio_files_identity(column)
+    stat = os.stat(clip)
+    clip.write_bytes(b"RIFF" + b"\1" * 60)  # same size, other samples
+    os.utime(clip, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # the old modification time, as cp -p keeps it
+    assert audio_files_identity(column) != before
+    copy = tmp_path / "copy.wav"
+    copy.write_bytes(clip.read_bytes())
+    moved = pa.array([{"path": str(copy), "bytes": None}], column.type)
+    assert audio_files_identity(moved) == audio_files_identity(column), "a copy elsewhere has the same identity"
