@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -52,6 +52,7 @@ def dynamics_stage(
     epochs: int | None = None,
     checkpoint_dir: str | os.PathLike | None = None,
     keep_checkpoints: bool = False,
+    on_shard: Callable[[int, int], None] | None = None,
     **params: Any,
 ) -> Any:
     """Train and store dynamics as an artifact with one shard per (seed, epoch).
@@ -76,6 +77,8 @@ def dynamics_stage(
     checkpoint_dir : path, optional
         Fine-tuning checkpoints (default :func:`default_checkpoint_root`); removed after the
         commit unless ``keep_checkpoints``.
+    on_shard : callable, optional
+        ``on_shard(index, num_shards)`` after each (seed, epoch) shard this call wrote.
     **params
         Passed to :func:`train_linear_probe`, :func:`train_partial_finetune` (whose cache
         settings, :data:`CACHE_SETTINGS` and ``train_layers``, also shape the hidden-states
@@ -135,6 +138,8 @@ def dynamics_stage(
         index = shard[seed] * epochs + epoch
         if not writer.has_shard(index):
             writer.write_shard(index, table)
+            if on_shard is not None:
+                on_shard(index, len(seeds) * epochs)
 
     def seed_done(seed: int) -> bool:
         return all(writer.has_shard(shard[seed] * epochs + e) for e in range(epochs))

@@ -52,6 +52,7 @@ def test_flow_writes_outputs_and_reprune_reuses_scores(prefect_server, reviews_f
     selection = Artifact.get("dprune-selection")
     assert selection is not None and "report.html" in selection.description
     assert Artifact.get("dprune-embed-shard-progress").data == 100.0
+    assert Artifact.get("dprune-dynamics-progress").data == 100.0
     scores = pq.read_table(outputs["scores"])
     assert scores.num_rows == 12 and sum(scores.column("kept").to_pylist()) == 6
     assert {"row_id", "label", "kmeans_distance", "aum", "cluster", "kept"} <= set(scores.column_names)
