@@ -244,7 +244,7 @@ def prune(
         dynamics_ref = train_task(dataset_ref, embeddings_ref, reuse_only=reuse_only, label_column=label_column,
                                   **settings)
         for name in names:
-            spec = {"name": name, "params": dynamic_score_params(name, dynamics_ref, embeddings_ref, settings,
+            spec = {"name": name, "params": dynamic_score_params(name, dynamics_ref, embeddings_ref,
                                                                  label_column=label_column)}
             score_refs.append(score_task(dataset_ref, spec, reuse_only=reuse_only))
             score_columns.append(name)
