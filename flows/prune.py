@@ -237,17 +237,9 @@ def prune(
         score_columns.append(score_options["score_column"])
 
     if stages["dynamics"] is not None and embeddings_ref is not None:
-        settings = dict(stages["dynamics"])
-        names = settings.pop("scores")
-        if settings.get("method", "linear_probe") != "linear_probe":  # the trainers that read the text
-            settings["text_column"] = text_column
-        dynamics_ref = train_task(dataset_ref, embeddings_ref, reuse_only=reuse_only, label_column=label_column,
-                                  **settings)
-        for name in names:
-            spec = {"name": name, "params": dynamic_score_params(name, dynamics_ref, embeddings_ref,
-                                                                 label_column=label_column)}
-            score_refs.append(score_task(dataset_ref, spec, reuse_only=reuse_only))
-            score_columns.append(name)
+        score_refs.extend(dynamics_scores(dataset_ref, embeddings_ref, stages["dynamics"], text_column=text_column,
+                                          label_column=label_column, reuse_only=reuse_only))
+        score_columns.extend(stages["dynamics"]["scores"])
 
     if corpus_stages is not None:
         refs, columns = corpus_scores(dataset_ref, corpus_stages, text_column=text_column, reuse_only=reuse_only)
@@ -275,6 +267,23 @@ def prune(
         "selection": selection_ref.to_dict(),
         "outputs": {**paths, "report": report},
     }
+
+
+def dynamics_scores(dataset_ref, embeddings_ref, settings: dict[str, Any], *, text_column: str,
+                    label_column: str, reuse_only: bool, names: list[str] | None = None) -> list:
+    """Train the dynamics stage with ``settings``; return the scores artifacts of ``names`` (default: its ``scores``)."""
+    settings = dict(settings)
+    listed = settings.pop("scores")
+    if settings.get("method", "linear_probe") != "linear_probe":  # the trainers that read the text
+        settings["text_column"] = text_column
+    dynamics_ref = train_task(dataset_ref, embeddings_ref, reuse_only=reuse_only, label_column=label_column,
+                              **settings)
+    refs = []
+    for name in listed if names is None else names:
+        spec = {"name": name, "params": dynamic_score_params(name, dynamics_ref, embeddings_ref,
+                                                             label_column=label_column)}
+        refs.append(score_task(dataset_ref, spec, reuse_only=reuse_only))
+    return refs
 
 
 def corpus_scores(dataset_ref, settings: dict[str, Any], *, text_column: str, reuse_only: bool):

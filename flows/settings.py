@@ -293,6 +293,11 @@ def task_runner(args: argparse.Namespace):
     return ThreadPoolTaskRunner(max_workers=1)
 
 
+def reads_dynamics(name: str) -> bool:
+    """Whether a score listed in the dynamics stage's ``scores`` reads the training dynamics (not the embeddings)."""
+    return name != "confident_learning"
+
+
 def dynamic_score_params(name: str, dynamics_ref: Any, embeddings_ref: Any, *,
                          label_column: str | None) -> dict[str, Any]:
     """Parameters of a score listed in the dynamics stage's ``scores``.
@@ -303,6 +308,6 @@ def dynamic_score_params(name: str, dynamics_ref: Any, embeddings_ref: Any, *,
     """
     from dprune.core.registry import SCORERS
 
-    if name == "confident_learning":
+    if not reads_dynamics(name):
         return {"embeddings": embeddings_ref, "label_column": label_column, "score_column": name}
     return {SCORERS.get(name).source_param: dynamics_ref, "score_column": name, "label_column": label_column}
