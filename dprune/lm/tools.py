@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import os
 import platform
@@ -43,6 +42,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
+
+from dprune.core.fingerprint import local_file_sha256
 
 __all__ = [
     "APT_PACKAGES",
@@ -301,14 +302,6 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _fetch_sdist(version: str, dest: Path, sdist: str | os.PathLike | None, log) -> Path:
     """Return a local path to ``kenlm-{version}.tar.gz``: the given file, the cached copy, or a pip download."""
     name = f"kenlm-{version}.tar.gz"
@@ -348,7 +341,7 @@ def _fetch_sdist(version: str, dest: Path, sdist: str | os.PathLike | None, log)
 
 
 def _verify_sdist(path: Path, version: str) -> str:
-    digest = _sha256(path)
+    digest = local_file_sha256(path)
     expected = KENLM_SDIST_SHA256.get(version)
     if expected is not None and digest != expected:
         raise KenLMToolsError(
