@@ -194,26 +194,28 @@ def require_tool(name: str, *, cache_root: str | os.PathLike | None = None) -> P
 
 
 # --------------------------------------------------------------------------- dependencies
-def _include_dirs() -> list[Path]:
+def _environment_dirs(path_vars: Sequence[str], root_vars: Sequence[str], subdir: str) -> list[Path]:
+    """The folders of the search-path variables ``path_vars``, then each root of ``root_vars`` and its ``subdir``."""
     dirs = []
-    for var in ("CPATH", "CPLUS_INCLUDE_PATH"):
+    for var in path_vars:
         dirs += [Path(p) for p in os.environ.get(var, "").split(os.pathsep) if p]
-    for var in ("BOOST_ROOT", "BOOST_INCLUDEDIR", "CONDA_PREFIX"):
+    for var in root_vars:
         value = os.environ.get(var)
         if value:
-            dirs += [Path(value), Path(value) / "include"]
+            dirs += [Path(value), Path(value) / subdir]
+    return dirs
+
+
+def _include_dirs() -> list[Path]:
+    dirs = _environment_dirs(("CPATH", "CPLUS_INCLUDE_PATH"), ("BOOST_ROOT", "BOOST_INCLUDEDIR", "CONDA_PREFIX"),
+                             "include")
     dirs += [Path("/usr/local/include"), Path("/usr/include"), Path(sys.prefix) / "include"]
     return dirs
 
 
 def _library_dirs() -> list[Path]:
-    dirs = []
-    for var in ("LIBRARY_PATH", "LD_LIBRARY_PATH"):
-        dirs += [Path(p) for p in os.environ.get(var, "").split(os.pathsep) if p]
-    for var in ("BOOST_ROOT", "BOOST_LIBRARYDIR", "CONDA_PREFIX"):
-        value = os.environ.get(var)
-        if value:
-            dirs += [Path(value), Path(value) / "lib"]
+    dirs = _environment_dirs(("LIBRARY_PATH", "LD_LIBRARY_PATH"), ("BOOST_ROOT", "BOOST_LIBRARYDIR", "CONDA_PREFIX"),
+                             "lib")
     machine = platform.machine()
     multiarch = [f"/usr/lib/{machine}-linux-gnu", f"/lib/{machine}-linux-gnu"]
     dirs += [Path(p) for p in ["/usr/local/lib", *multiarch, "/usr/lib64", "/usr/lib", "/lib64", "/lib"]]
