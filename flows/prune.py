@@ -57,7 +57,8 @@ from dprune.stages.audio import AUDIO_SCORE_COLUMNS
 from flows.settings import (
     CLOSED_VOCABULARY_LIMIT,
     DEFAULT_STORE,
-    SPEECH_DYNAMICS,
+    SPEECH_DYNAMICS_METHOD,
+    SPEECH_PROBE,
     corpus_settings,
     KENLM_OPTIONS,
     add_common_arguments,
@@ -233,7 +234,8 @@ def prune(
         score_refs.extend(refs)
         score_columns.extend(columns)
         if stages["dynamics"] is not None and stages["embedding"] is None:
-            stages["dynamics"] = speech_dynamics(stages["dynamics"])
+            method = dynamics.get("method") if isinstance(dynamics, dict) else None
+            stages["dynamics"] = speech_dynamics(stages["dynamics"], method or SPEECH_DYNAMICS_METHOD, dataset_audio)
     else:
         asked = sorted(name for name, value in
                        {"audio": audio, "asr": asr, "audio_embedding": audio_embedding, "duplicates": duplicates}.items()
@@ -266,13 +268,14 @@ def prune(
         ))
         score_columns.append(score_options["score_column"])
 
-    if stages["dynamics"] is not None and embeddings_ref is not None:
+    conv = stages["dynamics"] is not None and stages["dynamics"].get("method") == "conv_log_mel"
+    if stages["dynamics"] is not None and (embeddings_ref is not None or conv):
         settings = dict(stages["dynamics"])
         names = settings.pop("scores")
-        if settings.get("method", "linear_probe") != "linear_probe":  # the trainers that read the text
+        if settings.get("method", "linear_probe") not in ("linear_probe", "conv_log_mel"):  # the trainers that read text
             settings["text_column"] = text_column
-        dynamics_ref = train_task(dataset_ref, embeddings_ref, reuse_only=reuse_only, label_column=label_column,
-                                  **settings)
+        dynamics_ref = train_task(dataset_ref, None if conv else embeddings_ref, reuse_only=reuse_only,
+                                  label_column=label_column, **settings)
         for name in names:
             spec = {"name": name, "params": dynamic_score_params(name, dynamics_ref, embeddings_ref, settings,
                                                                  label_column=label_column)}
@@ -351,15 +354,17 @@ def asr_vocabulary(dataset_ref, text_column: str) -> str:
     return "transcripts" if len(texts) <= CLOSED_VOCABULARY_LIMIT else "open"
 
 
-def speech_dynamics(settings: dict[str, Any]) -> dict[str, Any]:
-    """Dynamics settings on audio embeddings: the probe, with :data:`SPEECH_DYNAMICS` unless set."""
-    if settings.get("method", "linear_probe") != "linear_probe":
-        raise ValueError(
-            f"dynamics method={settings['method']!r} reads text, but this speech dataset's dynamics train on its "
-            "audio embeddings: use method=linear_probe, or give embedding=... to train on the transcripts' text "
-            "embeddings instead."
-        )
-    return {**SPEECH_DYNAMICS, **settings}
+def speech_dynamics(settings: dict[str, Any], method: str, audio_column: str) -> dict[str, Any]:
+    """Dynamics settings on speech: the conv model on the clips' log-mel frames, or the probe on the audio
+    embeddings (with :data:`~flows.settings.SPEECH_PROBE` unless set)."""
+    if method == "conv_log_mel":
+        return {**settings, "method": method, "audio_column": audio_column}
+    if method == "linear_probe":
+        return {**SPEECH_PROBE, **settings, "method": method}
+    raise ValueError(
+        f"dynamics method={method!r} reads text, but this dataset has audio: use method=conv_log_mel (the default "
+        "on speech) or linear_probe (on the audio embeddings), or give embedding=... to train on text embeddings."
+    )
 
 
 def corpus_scores(dataset_ref, settings: dict[str, Any], *, text_column: str, reuse_only: bool):

@@ -38,8 +38,10 @@ CLOSED_VOCABULARY_LIMIT = 1000
 DEFAULT_AUDIO_EMBEDDING: dict[str, Any] = {"shard_rows": 1000, "batch_size": 256}
 #: Semantic duplicates on the audio embeddings: column, and the score from which a clip counts as a copy.
 DEFAULT_DUPLICATES: dict[str, Any] = {"score_column": "semantic_duplicate", "keep": "first", "threshold": 0.99}
-#: The probe's settings on speech unless the dynamics settings give them (measured, see the README).
-SPEECH_DYNAMICS: dict[str, Any] = {"hidden_size": 256, "epochs": 30}
+#: Dynamics on speech unless the dynamics settings say otherwise (measured, see the README): the small
+#: convolutional model on log-mel frames; with ``method=linear_probe``, the probe's settings on the audio embeddings.
+SPEECH_DYNAMICS_METHOD = "conv_log_mel"
+SPEECH_PROBE: dict[str, Any] = {"hidden_size": 256, "epochs": 30}
 SPEECH_STAGE_DEFAULTS = {
     "audio": DEFAULT_AUDIO,
     "asr": DEFAULT_ASR,
@@ -92,6 +94,7 @@ def _accepted(*functions: Callable[..., Any], extra: Iterable[str] = ()) -> set[
 
 def stage_options(stage: str) -> set[str]:
     """The option names a stage accepts (its stage functions' parameters and the component's)."""
+    from dprune.dynamics.conv import train_conv_classifier
     from dprune.dynamics.finetune import finetune_dynamics
     from dprune.dynamics.partial import train_partial_finetune
     from dprune.dynamics.probe import train_linear_probe
@@ -111,8 +114,8 @@ def stage_options(stage: str) -> set[str]:
         "embedding": lambda: _accepted(embed_stage),
         "clustering": lambda: _accepted(cluster_stage, clusters_stage),
         "perplexity": lambda: _accepted(kenlm_stage, perplexity_stage, PerplexityScorer.__init__) - {"self", "model_path"},
-        "dynamics": lambda: _accepted(dynamics_stage, train_linear_probe, train_partial_finetune, finetune_dynamics,
-                                      extra=["scores"]),
+        "dynamics": lambda: _accepted(dynamics_stage, train_linear_probe, train_conv_classifier,
+                                      train_partial_finetune, finetune_dynamics, extra=["scores"]) - {"audio_column"},
         "audio": lambda: _accepted(audio_signal_stage) - {"audio_column"},
         "asr": lambda: _accepted(transcripts_stage, asr_scores_stage) - {"audio_column"},
         "audio_embedding": lambda: _accepted(audio_embeddings_stage) - {"audio_column"},
