@@ -74,7 +74,7 @@ from flows.settings import (
     speech_stages,
     task_runner,
 )
-from tasks.asr import asr_scores_task, transcripts_shard_task
+from tasks.asr import asr_shard_task, asr_task
 from tasks.audio import audio_shard_task, audio_task
 from tasks.audio_embeddings import audio_embeddings_shard_task, audio_embeddings_task
 from tasks.cluster import cluster_task
@@ -331,7 +331,7 @@ def speech_scores(dataset_ref, settings: dict[str, Any], *, audio_column: str, t
         options["shard_rows"] = resolve_shard_rows(dataset_ref, options["shard_rows"])
         if options["vocabulary"] == "auto":
             options["vocabulary"] = asr_vocabulary(dataset_ref, text_column)
-        refs.append(map_shard_tasks(transcripts_shard_task, asr_scores_task, dataset_ref,
+        refs.append(map_shard_tasks(asr_shard_task, asr_task, dataset_ref,
                                     shard_rows=options["shard_rows"], reuse_only=reuse_only, options=options))
         columns.extend(options["metrics"])
     embeddings_ref = None

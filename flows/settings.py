@@ -118,7 +118,6 @@ def stage_options(stage: str) -> set[str]:
     from dprune.stages.embeddings import embed_stage
     from dprune.stages.kenlm import kenlm_stage
     from dprune.stages.perplexity import perplexity_stage
-    from dprune.scorers.semantic_duplicates import SemanticDuplicateScorer
     from dprune.stages.asr import asr_scores_stage, transcripts_stage
     from dprune.stages.audio import audio_signal_stage
     from dprune.stages.audio_embeddings import audio_embeddings_stage

@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from prefect import get_run_logger
-
 from dprune.stages import asr_scores_stage
-from dprune.store import ArtifactRef
-from tasks.common import run_shard, stage_task, store_of
+from tasks.common import sharded_stage_tasks
 
-
-@stage_task(name="transcripts-shard")
-def transcripts_shard_task(dataset_ref: ArtifactRef, shard: int, reuse_only: bool = False, **options: Any) -> int:
-    """Transcribe one shard of the clips (a no-op when it is already committed)."""
-    store = store_of(dataset_ref, reuse_only=reuse_only)
-    return run_shard(asr_scores_stage, "transcripts", shard, store, dataset_ref, **options)
-
-
-@stage_task(name="asr-scores")
-def asr_scores_task(dataset_ref: ArtifactRef, reuse_only: bool = False, **options: Any) -> ArtifactRef:
-    """Commit the transcripts (transcribing any shard still missing) and return the WER/CER scores."""
-    ref = asr_scores_stage(store_of(dataset_ref, reuse_only=reuse_only), dataset_ref, **options)
-    get_run_logger().info("ASR scores -> %s/%s", ref.stage, ref.key)
-    return ref
+asr_shard_task, asr_task = sharded_stage_tasks(
+    asr_scores_stage, "asr",
+    shard_doc="Transcribe one shard of the clips (a no-op when already committed).",
+    commit_doc="Commit the transcripts (transcribing any missing shard) and return the WER/CER scores artifact.",
+)

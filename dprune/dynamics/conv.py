@@ -22,7 +22,7 @@ from datasets import Dataset
 
 from dprune.core.parallel import torch_threads
 from dprune.data.labels import encode_labels
-from dprune.dynamics.inputs import as_seeds, check_positive_int, dynamics_meta, row_ids
+from dprune.dynamics.inputs import as_seeds, check_training, dynamics_meta, row_ids
 from dprune.dynamics.recording import record_training
 from dprune.dynamics.records import Dynamics, check_eval_epochs
 
@@ -33,13 +33,13 @@ def train_conv_classifier(
     dataset: Dataset,
     frames: Sequence[np.ndarray],
     *,
+    channels: int = 64,
     label_column: str = "label",
     id_column: str | None = "row_id",
     epochs: int = 30,
     batch_size: int = 32,
     learning_rate: float = 3e-3,
     weight_decay: float = 0.0,
-    channels: int = 64,
     seeds: int | Sequence[int] = (0, 1, 2),
     device: str | None = None,
     eval_epochs: Sequence[int] | None = None,
@@ -54,12 +54,12 @@ def train_conv_classifier(
         Provides the labels (``label_column``) and ids (``id_column``).
     frames : sequence of numpy.ndarray of shape (frames_i, bands)
         One array per row, same number of bands for all (:func:`~dprune.audio.features.log_mel_frames`).
+    channels : int, default 64
+        Channels of both convolutions.
     label_column, id_column, seeds, device, eval_epochs, epoch_sink, skip
         As for :func:`~dprune.dynamics.probe.train_linear_probe`.
     epochs, batch_size, learning_rate, weight_decay
         Passes, mini-batch size and Adam settings.
-    channels : int, default 64
-        Channels of both convolutions.
 
     Returns
     -------
@@ -68,14 +68,8 @@ def train_conv_classifier(
     import torch
 
     owner = "train_conv_classifier"
-    if not isinstance(dataset, Dataset):
-        raise TypeError(f"{owner} expects a datasets.Dataset. Got {type(dataset).__name__} instead.")
-    if len(dataset) == 0:
-        raise ValueError(f"{owner} got an empty dataset (0 rows).")
-    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("channels", channels)):
-        check_positive_int(name, value, owner)
-    if not learning_rate > 0:
-        raise ValueError(f"The 'learning_rate' parameter of {owner} must be > 0. Got {learning_rate!r} instead.")
+    check_training(dataset, owner, learning_rate=learning_rate, epochs=epochs, batch_size=batch_size,
+                   channels=channels)
     if len(frames) != len(dataset):
         raise ValueError(f"{owner}: {len(frames)} frame arrays for {len(dataset)} rows; give one per row.")
     bands = {np.shape(f)[1] if np.ndim(f) == 2 else None for f in frames}

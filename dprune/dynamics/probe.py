@@ -17,7 +17,7 @@ from datasets import Dataset
 
 from dprune.core.parallel import torch_threads
 from dprune.data.labels import encode_labels
-from dprune.dynamics.inputs import as_seeds, check_positive_int, dynamics_meta, embedding_matrix, row_ids
+from dprune.dynamics.inputs import as_seeds, check_training, dynamics_meta, embedding_matrix, row_ids
 from dprune.dynamics.recording import record_training
 from dprune.dynamics.records import Dynamics, check_eval_epochs
 
@@ -85,16 +85,9 @@ def train_linear_probe(
     import torch
 
     owner = "train_linear_probe"
-    if not isinstance(dataset, Dataset):
-        raise TypeError(f"{owner} expects a datasets.Dataset. Got {type(dataset).__name__} instead.")
-    if len(dataset) == 0:
-        raise ValueError(f"{owner} got an empty dataset (0 rows).")
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        check_positive_int(name, value, owner)
+    check_training(dataset, owner, learning_rate=learning_rate, epochs=epochs, batch_size=batch_size)
     if isinstance(hidden_size, bool) or not isinstance(hidden_size, (int, np.integer)) or hidden_size < 0:
         raise ValueError(f"The 'hidden_size' parameter of {owner} must be an int >= 0. Got {hidden_size!r} instead.")
-    if not learning_rate > 0:
-        raise ValueError(f"The 'learning_rate' parameter of {owner} must be > 0. Got {learning_rate!r} instead.")
     seeds = as_seeds(seeds, owner)
     eval_epochs = check_eval_epochs(eval_epochs, epochs, owner)
     ids, used_id_column = row_ids(dataset, id_column)
