@@ -10,11 +10,13 @@ embeddings to record training dynamics (AUM, forgetting, data-map scores).
 Then it keeps half the rows with coverage-centric selection on AUM.
 
 A speech dataset (an ``Audio`` column, an audiofolder, a NeMo manifest, or the
-bundled ``spoken_digits``) runs the audio signal stage instead of the text stages
-(which stay available when asked for explicitly): duration, VAD speech ratio, SNR,
-clipping, loudness and speaking-rate deviation, then the default speech rule
-(:data:`dprune.pruners.ranges.SPEECH_QUALITY_RANGES`) drops the clips outside its
-ranges::
+bundled ``spoken_digits``) runs the speech stages instead of the text stages
+(which stay available when asked for explicitly): the signal scores (duration, VAD
+speech ratio, SNR, clipping, loudness, speaking-rate deviation), offline ASR with
+WER/CER against the transcripts, audio embeddings with k-means distance and semantic
+duplicates on them, and training dynamics of a small convolutional model on log-mel
+frames. Then the default speech rule (:data:`dprune.pruners.ranges.SPEECH_QUALITY_RANGES`,
+plus no duplicate) drops the clips outside its ranges::
 
     python flows/prune.py --dataset spoken_digits
     python flows/prune.py --dataset train_manifest.json --audio vad=webrtc,on_error=nan
@@ -117,11 +119,11 @@ def default_pruner(score_columns: list[str], preset: str = "default",
     """
     if preset == "corpus" and corpus_rules(score_columns):
         return {"name": "ranges", "params": {"ranges": corpus_rules(score_columns)}}
-    if set(AUDIO_SCORE_COLUMNS) <= set(score_columns):
-        if duplicates is None or duplicates["score_column"] not in score_columns:
-            return {"name": "ranges", "params": {}}
-        copy = {duplicates["score_column"]: (None, math.nextafter(float(duplicates["threshold"]), -math.inf))}
-        return {"name": "ranges", "params": {"ranges": {**SPEECH_QUALITY_RANGES, **copy}}}
+    if set(AUDIO_SCORE_COLUMNS) - {"speaking_rate"} <= set(score_columns):  # no transcripts: no speaking rate
+        ranges = {column: bounds for column, bounds in SPEECH_QUALITY_RANGES.items() if column in score_columns}
+        if duplicates is not None and duplicates["score_column"] in score_columns:
+            ranges[duplicates["score_column"]] = (None, math.nextafter(float(duplicates["threshold"]), -math.inf))
+        return {"name": "ranges", "params": {"ranges": ranges}}
     if "aum" in score_columns:
         return {"name": "coverage_centric", "params": {"k": 0.5, "beta": 0.1, "hardest": "low", "score_column": "aum"}}
     if not score_columns:
@@ -133,7 +135,7 @@ def default_pruner(score_columns: list[str], preset: str = "default",
 def prune(
     dataset: str = "rotten_tomatoes",
     split: str = "train",
-    text_column: str = "text",
+    text_column: str | None = "text",
     label_column: str | None = "label",
     embedding: dict[str, Any] | bool | None = None,
     clustering: dict[str, Any] | bool | None = None,
@@ -319,14 +321,14 @@ def speech_scores(dataset_ref, settings: dict[str, Any], *, audio_column: str, t
     """
     refs, columns = [], []
     common = {"audio_column": audio_column}
+    transcribed = text_column in store_of(dataset_ref).read(dataset_ref).column_names
     if settings["audio"] is not None:
         options = {**common, "text_column": text_column, **settings["audio"]}
         options["shard_rows"] = resolve_shard_rows(dataset_ref, options["shard_rows"])
         refs.append(map_shard_tasks(audio_shard_task, audio_task, dataset_ref, shard_rows=options["shard_rows"],
                                     reuse_only=reuse_only, options=options))
-        columns.extend(AUDIO_SCORE_COLUMNS)
-    dataset_columns = store_of(dataset_ref).read(dataset_ref).column_names
-    if settings["asr"] is not None and text_column in dataset_columns:
+        columns.extend(c for c in AUDIO_SCORE_COLUMNS if transcribed or c != "speaking_rate")
+    if settings["asr"] is not None and transcribed:
         options = {**common, "text_column": text_column, **settings["asr"]}
         options["shard_rows"] = resolve_shard_rows(dataset_ref, options["shard_rows"])
         if options["vocabulary"] == "auto":

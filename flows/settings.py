@@ -318,7 +318,7 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, output_help: str) -
     parser.add_argument("--config", help="YAML file whose keys are this flow's parameters (flags win)")
     parser.add_argument("--dataset", help="bundled example name, file, fsspec URL or hub name")
     parser.add_argument("--split")
-    parser.add_argument("--text-column")
+    parser.add_argument("--text-column", help="text column ('none' for audio without transcripts: no ASR)")
     parser.add_argument("--label-column", help="label column ('none' for unlabelled data: no dynamics)")
     for stage in [*STAGE_DEFAULTS, *SPEECH_STAGE_DEFAULTS]:
         flag = stage.replace("_", "-")
@@ -362,9 +362,10 @@ def common_params(args: argparse.Namespace) -> dict[str, Any]:
         flags[stage] = False if getattr(args, f"no_{stage}") else (
             parse_params(getattr(args, stage)) if getattr(args, stage) else None
         )
-    if flags["label_column"] in ("none", "None", ""):
-        flags["label_column"] = None
-        params["label_column"] = None
+    for column in ("label_column", "text_column"):  # 'none': unlabelled data, or clips without transcripts
+        if flags[column] in ("none", "None", ""):
+            flags[column] = None
+            params[column] = None
     params.update({k: v for k, v in flags.items() if v is not None})
     if isinstance(params.get("label_column"), str) and params["label_column"].lower() == "none":
         params["label_column"] = None  # from --config; an absent key keeps the flow's default ("label")

@@ -48,7 +48,10 @@ def test_speech_example_runs_every_speech_stage_and_the_speech_rule(prefect_serv
     assert first["score_columns"] == [*SIGNAL, "wer", "cer", "semantic_duplicate", "kmeans_distance", *DYNAMICS]
     ranges = first["pruner"]["params"]["ranges"]
     assert first["pruner"]["name"] == "ranges" and 0.989 < ranges["semantic_duplicate"][1] < 0.99
-    scores = pq.read_table(first["outputs"]["scores"]).to_pandas()
+    table = pq.read_table(first["outputs"]["scores"])
+    rules = zip(table.column("kept").to_pylist(), table.column("dropped_by").to_pylist())
+    assert all((rule is None) == keep for keep, rule in rules)  # the speech rule names why each clip was dropped
+    scores = table.to_pandas()
     rows = ArtifactStore(store_root).read(ArtifactRef.from_dict(first["dataset"])).select_columns(["row_id", "degradation"])
     scores = scores.merge(rows.to_pandas(), on="row_id")
     clean, swapped = scores[scores.degradation == "clean"], scores[scores.degradation == "transcript_swap"]
@@ -56,7 +59,6 @@ def test_speech_example_runs_every_speech_stage_and_the_speech_rule(prefect_serv
     assert (scores.kmeans_distance > 0).all() and scores.aum.notna().all() and scores.semantic_duplicate.notna().all()
     kept = pq.read_table(first["outputs"]["parquet"]).column("degradation").to_pylist()
     assert kept.count("clean") >= 20 and not {"noise", "clipping", "silence", "transcript_swap"} & set(kept)
-    assert all((rule is None) == keep for keep, rule in zip(scores.kept, scores.dropped_by))
 
     store = ArtifactStore(store_root)
     stages = {stage for stage, _ in _complete(store_root)}
@@ -107,9 +109,11 @@ def test_user_manifest_and_audiofolder_run_the_speech_stages(prefect_server, cli
         (audiofolder / r["file_name"]).write_bytes((folder / r["file_name"]).read_bytes())
     (audiofolder / "metadata.csv").write_text("file_name\n" + "".join(f"{r['file_name']}\n" for r in rows))
     # No transcripts, no labels: no ASR, no dynamics; the rest runs.
-    run = prune(dataset=str(audiofolder), label_column=None, store=store, output=str(tmp_path / "out2"),
-                audio={"vad": "webrtc"}, clustering={"num_clusters": 3})
-    assert run["score_columns"] == [*SIGNAL, "semantic_duplicate", "kmeans_distance"]
+    run = prune(dataset=str(audiofolder), text_column=None, label_column=None, store=store,
+                output=str(tmp_path / "out2"), audio={"vad": "webrtc"}, clustering={"num_clusters": 3})
+    assert run["score_columns"] == [*SIGNAL[:-1], "semantic_duplicate", "kmeans_distance"]  # no speaking rate
+    assert "speaking_rate" not in run["pruner"]["params"]["ranges"]
+    assert json.loads(Path(run["outputs"]["kept_ids"]).read_text())["rows_kept"] > 0
 
 
 def test_speech_settings_are_checked_before_any_work(prefect_server, reviews_file, tmp_path):
@@ -158,3 +162,4 @@ def test_speech_flags_parse():
     assert params["audio_embedding"] == {"shard_rows": 500}
     assert parse_args(["--no-audio"])[0]["audio"] is False
     assert evaluate_args(["--dataset", "spoken_digits", "--noise", "0.1", "--no-asr"])[0]["asr"] is False
+    assert parse_args(["--text-column", "none"])[0]["text_column"] is None
