@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import os
+import typing
 from typing import Any, Callable, Iterable, Mapping
 
 import yaml
@@ -69,9 +70,21 @@ def stage_settings(value: Mapping[str, Any] | bool | None, default: Mapping[str,
 def _accepted(*functions: Callable[..., Any], extra: Iterable[str] = ()) -> set[str]:
     names = set(extra)
     for function in functions:
-        names |= {p.name for p in inspect.signature(function).parameters.values()
-                  if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+        for parameter in inspect.signature(function).parameters.values():
+            if parameter.kind is parameter.VAR_KEYWORD:
+                names |= _typed_keywords(function, parameter.name)
+            elif parameter.kind is not parameter.VAR_POSITIONAL:
+                names.add(parameter.name)
     return names - _FLOW_OWNED
+
+
+def _typed_keywords(function: Callable[..., Any], name: str) -> set[str]:
+    """The keys of ``**name: Unpack[SomeTypedDict]`` (none for an untyped ``**name``)."""
+    hint = typing.get_type_hints(function, include_extras=True).get(name)
+    if typing.get_origin(hint) is not typing.Unpack:
+        return set()
+    (keywords,) = typing.get_args(hint)
+    return set(typing.get_type_hints(keywords)) if typing.is_typeddict(keywords) else set()
 
 
 def stage_options(stage: str) -> set[str]:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 
 from dprune.audio.decode import AudioDecodeError
-from dprune.data import example_path
 from dprune.pruners.ranges import RangesPruner
 from dprune.stages.audio import AUDIO_SCORE_COLUMNS, AUDIO_SIGNAL, audio_signal_stage, audio_stage
 from dprune.stages.dataset import load_stage
@@ -19,18 +16,9 @@ from dprune.store import ArtifactStore
 
 
 @pytest.fixture()
-def manifest(tmp_path):
+def manifest(clips_manifest):
     """Ten clips of the bundled example written as FLAC files, plus a NeMo manifest."""
-    rows = pq.read_table(example_path("spoken_digits", "test")).slice(0, 10).to_pylist()
-    lines = []
-    for i, row in enumerate(rows):
-        path = tmp_path / "clips" / f"{i}.flac"
-        path.parent.mkdir(exist_ok=True)
-        path.write_bytes(row["audio"]["bytes"])
-        lines.append(json.dumps({"audio_filepath": f"clips/{i}.flac", "text": row["text"], "kind": row["degradation"]}))
-    path = tmp_path / "manifest.json"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return clips_manifest(10)
 
 
 def test_stage_commits_shards_resumes_and_scores(tmp_path, manifest):
