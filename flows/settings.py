@@ -16,6 +16,7 @@ import os
 import typing
 from typing import Any, Callable, Iterable, Mapping
 
+import typing_extensions
 import yaml
 
 from dprune.core.params import Interval, InvalidParameterError, Options, check_param
@@ -81,10 +82,10 @@ def _accepted(*functions: Callable[..., Any], extra: Iterable[str] = ()) -> set[
 def _typed_keywords(function: Callable[..., Any], name: str) -> set[str]:
     """The keys of ``**name: Unpack[SomeTypedDict]`` (none for an untyped ``**name``)."""
     hint = typing.get_type_hints(function, include_extras=True).get(name)
-    if typing.get_origin(hint) is not typing.Unpack:
+    if typing_extensions.get_origin(hint) is not typing_extensions.Unpack:
         return set()
-    (keywords,) = typing.get_args(hint)
-    return set(typing.get_type_hints(keywords)) if typing.is_typeddict(keywords) else set()
+    (keywords,) = typing_extensions.get_args(hint)
+    return set(typing.get_type_hints(keywords)) if typing_extensions.is_typeddict(keywords) else set()
 
 
 def stage_options(stage: str) -> set[str]:

@@ -14,10 +14,11 @@ key only, so changing them recomputes the error rates in a moment and never re-r
 
 from __future__ import annotations
 
-from typing import Any, Sequence, Unpack
+from typing import Any, Sequence
 
 import numpy as np
 import pyarrow as pa
+from typing_extensions import Unpack
 
 from dprune.audio.transcripts import ASR_NORMALIZER, METRICS, error_rates
 from dprune.core.base import column_to_numpy, require_columns

@@ -18,10 +18,11 @@ why a clip has NaN scores.
 
 from __future__ import annotations
 
-from typing import Any, Unpack
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from typing_extensions import Unpack
 
 from dprune.audio.decode import DEFAULT_SAMPLE_RATE
 from dprune.audio.signal import SIGNAL_COLUMNS, rate_deviation

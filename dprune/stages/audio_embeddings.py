@@ -10,9 +10,10 @@ features), the dataset artifact and the identity of every referenced audio file.
 
 from __future__ import annotations
 
-from typing import Any, Unpack
+from typing import Any
 
 import pyarrow as pa
+from typing_extensions import Unpack
 
 from dprune.audio.decode import decode_refs
 from dprune.audio.features import EMBEDDING_DIM, RECIPE, audio_embeddings

@@ -7,9 +7,10 @@ when one is given). :func:`language_stage` returns the confidence as a scores ar
 
 from __future__ import annotations
 
-from typing import Any, Unpack
+from typing import Any
 
 import pyarrow as pa
+from typing_extensions import Unpack
 
 from dprune.corpus.language import identify_languages
 from dprune.stages.embeddings import text_fingerprint

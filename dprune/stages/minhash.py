@@ -9,10 +9,11 @@ On a Dask task runner the flow maps one task per shard.
 
 from __future__ import annotations
 
-from typing import Any, Unpack
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from typing_extensions import Unpack
 
 from dprune.corpus.minhash import document_signatures
 from dprune.stages.embeddings import text_fingerprint

@@ -8,9 +8,10 @@ Artifact: one float64 column per statistic, aligned with the dataset's rows;
 
 from __future__ import annotations
 
-from typing import Any, Sequence, Unpack
+from typing import Any, Sequence
 
 import pyarrow as pa
+from typing_extensions import Unpack
 
 from dprune.corpus.quality import QUALITY_STATISTICS, quality_statistics
 from dprune.stages.embeddings import text_fingerprint

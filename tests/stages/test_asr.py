@@ -14,13 +14,8 @@ from dprune.stages.embeddings import read_embeddings
 from dprune.store import ArtifactStore
 
 
-@pytest.fixture()
-def manifest(clips_manifest):
-    """Eight clips of the bundled example written as FLAC files, plus a NeMo manifest."""
-    return clips_manifest(8)
-
-
-def test_transcripts_resume_and_scores_reuse_them(tmp_path, manifest):
+def test_transcripts_resume_and_scores_reuse_them(tmp_path, clips_manifest):
+    manifest = clips_manifest(8)
     store = ArtifactStore(str(tmp_path / "store"))
     dataset_ref = load_stage(store, str(manifest))
     done = []
@@ -43,7 +38,8 @@ def test_transcripts_resume_and_scores_reuse_them(tmp_path, manifest):
         asr_scores_stage(store, dataset_ref, metrics=["per"])
 
 
-def test_audio_embeddings_artifact_has_the_text_embeddings_shape(tmp_path, manifest):
+def test_audio_embeddings_artifact_has_the_text_embeddings_shape(tmp_path, clips_manifest):
+    manifest = clips_manifest(8)
     store = ArtifactStore(str(tmp_path / "store"))
     dataset_ref = load_stage(store, str(manifest))
     ref = audio_embeddings_stage(store, dataset_ref, shard_rows=5, batch_size=2)

@@ -15,13 +15,8 @@ from dprune.stages.scores import attach_scores
 from dprune.store import ArtifactStore
 
 
-@pytest.fixture()
-def manifest(clips_manifest):
-    """Ten clips of the bundled example written as FLAC files, plus a NeMo manifest."""
-    return clips_manifest(10)
-
-
-def test_stage_commits_shards_resumes_and_scores(tmp_path, manifest):
+def test_stage_commits_shards_resumes_and_scores(tmp_path, clips_manifest):
+    manifest = clips_manifest(10)
     store = ArtifactStore(str(tmp_path / "store"))
     dataset_ref = load_stage(store, str(manifest))
     assert store.manifest(dataset_ref)["meta"]["audio_column"] == "audio"
@@ -39,7 +34,8 @@ def test_stage_commits_shards_resumes_and_scores(tmp_path, manifest):
     assert again == []
 
 
-def test_key_follows_settings_and_file_identity(tmp_path, manifest):
+def test_key_follows_settings_and_file_identity(tmp_path, clips_manifest):
+    manifest = clips_manifest(10)
     store = ArtifactStore(str(tmp_path / "store"))
     dataset_ref = load_stage(store, str(manifest))
     ref = audio_signal_stage(store, dataset_ref, vad="webrtc")
@@ -52,7 +48,8 @@ def test_key_follows_settings_and_file_identity(tmp_path, manifest):
     assert changed.key != ref.key and changed.stage == AUDIO_SIGNAL.name
 
 
-def test_bad_audio_stops_naming_the_row_or_is_kept_as_nan(tmp_path, manifest):
+def test_bad_audio_stops_naming_the_row_or_is_kept_as_nan(tmp_path, clips_manifest):
+    manifest = clips_manifest(10)
     store = ArtifactStore(str(tmp_path / "store"))
     (manifest.parent / "clips" / "9.flac").unlink()
     dataset_ref = load_stage(store, str(manifest))
