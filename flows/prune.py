@@ -68,7 +68,7 @@ from flows.settings import (
     parse_spec,
     resolved_stages,
     stage_settings,
-    task_runner,
+    with_task_runner,
 )
 from tasks.audio import audio_shard_task, audio_task
 from tasks.cluster import cluster_task
@@ -364,5 +364,5 @@ if __name__ == "__main__":
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     flow_params, cli = parse_args(sys.argv[1:])
     with script_settings():  # a longer wait for Prefect's temporary server
-        summary = prune.with_options(task_runner=task_runner(cli))(**flow_params)
+        summary = with_task_runner(prune, cli)(**flow_params)
     print_summary(summary)

@@ -133,7 +133,7 @@ class Chart:
     def save(self, path: str | Path) -> Path:
         """Draw the frame and write the PNG, scaled down to its final size."""
         self.draw.rectangle(self.box, outline=AXIS_COLOUR, width=SCALE)
-        self.image.resize((self.width, self.height), Image.LANCZOS).save(path, optimize=False)
+        self.image.reduce(SCALE).save(path, compress_level=1)
         return Path(path)
 
     def _axes(self, title: str, xlabel: str, ylabel: str) -> None:
