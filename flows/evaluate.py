@@ -56,7 +56,7 @@ from flows.settings import (
     resolved_stages,
     score_columns as stage_score_columns,
     stage_settings,
-    task_runner,
+    with_task_runner,
 )
 from tasks.common import map_shard_tasks, store_of
 from tasks.embed import embed_shard_task, embed_task
@@ -226,7 +226,7 @@ if __name__ == "__main__":
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     flow_params, cli = parse_args(sys.argv[1:])
     with script_settings():  # a longer wait for Prefect's temporary server
-        summary = evaluate.with_options(task_runner=task_runner(cli))(**flow_params)
+        summary = with_task_runner(evaluate, cli)(**flow_params)
     print("\n" + Path(summary["results"]["markdown"]).read_text(encoding="utf-8"))
     for name, path in summary["results"].items():
         print(f"  {name:<8}: {path}")
