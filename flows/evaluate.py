@@ -62,7 +62,7 @@ from flows.settings import (
     speech_settings,
     speech_stages,
     stage_settings,
-    task_runner,
+    with_task_runner,
 )
 from tasks.audio_embeddings import audio_embeddings_shard_task, audio_embeddings_task
 from tasks.common import map_shard_tasks, resolve_shard_rows, store_of
@@ -264,7 +264,7 @@ if __name__ == "__main__":
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     flow_params, cli = parse_args(sys.argv[1:])
     with script_settings():  # a longer wait for Prefect's temporary server
-        summary = evaluate.with_options(task_runner=task_runner(cli))(**flow_params)
+        summary = with_task_runner(evaluate, cli)(**flow_params)
     print("\n" + Path(summary["results"]["markdown"]).read_text(encoding="utf-8"))
     for name, path in summary["results"].items():
         print(f"  {name:<8}: {path}")

@@ -74,7 +74,7 @@ from flows.settings import (
     resolved_stages,
     speech_settings,
     speech_stages,
-    task_runner,
+    with_task_runner,
 )
 from tasks.asr import asr_shard_task, asr_task
 from tasks.audio import audio_shard_task, audio_task
@@ -92,7 +92,7 @@ from tasks.perplexity import perplexity_shard_task, perplexity_task
 from tasks.prune import prune_task
 from tasks.quality import quality_shard_task, quality_task
 from tasks.report import report_task
-from tasks.score import score_task
+from tasks.score import score_task, scores_task
 from tasks.train import train_task
 
 DEFAULT_OUTPUT = "out/prune"
@@ -278,11 +278,10 @@ def prune(
             settings["text_column"] = text_column
         dynamics_ref = train_task(dataset_ref, None if conv else embeddings_ref, reuse_only=reuse_only,
                                   label_column=label_column, **settings)
-        for name in names:
-            spec = {"name": name, "params": dynamic_score_params(name, dynamics_ref, embeddings_ref, settings,
-                                                                 label_column=label_column)}
-            score_refs.append(score_task(dataset_ref, spec, reuse_only=reuse_only))
-            score_columns.append(name)
+        specs = [{"name": name, "params": dynamic_score_params(name, dynamics_ref, embeddings_ref, settings,
+                                                               label_column=label_column)} for name in names]
+        score_refs.extend(scores_task(dataset_ref, specs, reuse_only=reuse_only))
+        score_columns.extend(names)
 
     if corpus_stages is not None:
         refs, columns = corpus_scores(dataset_ref, corpus_stages, text_column=text_column, reuse_only=reuse_only)
@@ -448,5 +447,5 @@ if __name__ == "__main__":
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     flow_params, cli = parse_args(sys.argv[1:])
     with script_settings():  # a longer wait for Prefect's temporary server
-        summary = prune.with_options(task_runner=task_runner(cli))(**flow_params)
+        summary = with_task_runner(prune, cli)(**flow_params)
     print_summary(summary)

@@ -372,19 +372,22 @@ def common_params(args: argparse.Namespace) -> dict[str, Any]:
     return params
 
 
-def task_runner(args: argparse.Namespace):
-    """The task runner chosen on the command line."""
-    from prefect.task_runners import ThreadPoolTaskRunner
+def with_task_runner(flow: Any, args: argparse.Namespace) -> Any:
+    """``flow`` with the task runner chosen on the command line.
 
-    if args.task_runner == "dask":
-        try:
-            from prefect_dask import DaskTaskRunner
-        except ImportError as error:
-            raise SystemExit("error: --task-runner dask needs the dask extra: pip install -e '.[dask]'") from error
-        if args.dask_address:
-            return DaskTaskRunner(address=args.dask_address)
-        return DaskTaskRunner(cluster_kwargs={"n_workers": args.dask_workers, "threads_per_worker": 1})
-    return ThreadPoolTaskRunner(max_workers=1)
+    The default (one thread, as the flows are declared) returns ``flow`` itself: a copy made
+    by ``with_options`` costs Prefect another pass over the flow's parameter schema.
+    """
+    if args.task_runner != "dask":
+        return flow
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError as error:
+        raise SystemExit("error: --task-runner dask needs the dask extra: pip install -e '.[dask]'") from error
+    if args.dask_address:
+        return flow.with_options(task_runner=DaskTaskRunner(address=args.dask_address))
+    cluster = {"n_workers": args.dask_workers, "threads_per_worker": 1}
+    return flow.with_options(task_runner=DaskTaskRunner(cluster_kwargs=cluster))
 
 
 def dynamic_score_params(name: str, dynamics_ref: Any, embeddings_ref: Any, settings: Mapping[str, Any], *,

@@ -24,6 +24,10 @@ from dprune.stages.report import selection_table_of
 from dprune.stages.scores import attach_scores
 
 
+#: Rows per batch written to ``pruned.parquet``: the export holds one batch of rows at a time.
+EXPORT_BATCH_ROWS = 10_000
+
+
 @dataclass(frozen=True)
 class ExportPaths(OutputFiles):
     """Where :func:`export_stage` wrote the pruned dataset."""
@@ -63,7 +67,7 @@ def export_stage(
 
 def _write(store: Any, kept: Any, scored: Any, selection: Any, dataset_ref: Any, score_refs: Sequence[Any],
            selection_ref: Any, paths: ExportPaths) -> None:
-    kept.to_parquet(str(paths.parquet))
+    write_parquet(kept, paths.parquet)
     kept.save_to_disk(str(paths.dataset_dir))
     manifest = {
         "dataset": dataset_ref.to_dict(),
@@ -75,3 +79,15 @@ def _write(store: Any, kept: Any, scored: Any, selection: Any, dataset_ref: Any,
     }
     paths.kept_ids.write_text(json.dumps(manifest, indent=1))
     pq.write_table(scores_table(selection_table_of(store, selection_ref)), paths.scores)
+
+
+def write_parquet(dataset: Any, path: Path) -> None:
+    """Write ``dataset`` (maybe a selection of rows) to one Parquet file, batch by batch.
+
+    The schema keeps the dataset's features (class names, audio), as ``Dataset.to_parquet``
+    does, without that method's import of the Hub client.
+    """
+    rows = dataset.with_format("arrow")
+    with pq.ParquetWriter(str(path), rows[:0].schema) as writer:
+        for batch in rows.iter(batch_size=EXPORT_BATCH_ROWS):
+            writer.write_table(batch)
