@@ -86,7 +86,7 @@ def evaluate(
     split: str = "train",
     test_dataset: str | None = None,
     test_split: str | None = None,
-    text_column: str = "text",
+    text_column: str | None = "text",
     label_column: str | None = "label",
     score_columns: list[str] | None = None,
     pruners: list[str | dict[str, Any]] | None = None,
