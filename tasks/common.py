@@ -133,7 +133,8 @@ def track_progress(futures: Sequence[Any], what: str) -> None:
     from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
     total = len(futures)
-    artifact = create_progress_artifact(progress=0.0, key=f"dprune-{what}-progress",
+    key = f"dprune-{what}-progress".replace("_", "-")  # Prefect's artifact keys: lowercase, digits and dashes
+    artifact = create_progress_artifact(progress=0.0, key=key,
                                         description=f"{what}: 0 of {total} shards done")
     for done, future in enumerate(futures, 1):
         future.result()
