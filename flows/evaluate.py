@@ -37,6 +37,7 @@ from dprune.evaluation.methods import (
     DEFAULT_FRACTIONS,
     DEFAULT_PRUNERS,
     DEFAULT_SCORERS,
+    DEFAULT_SPEECH_SCORERS,
     DOWNSTREAM_MODELS,
     build_methods,
     check_labelled,
@@ -51,6 +52,7 @@ from dprune.store import ArtifactRef
 
 from flows.prune import dynamics_scores, prune
 from flows.settings import (
+    DEFAULT_AUDIO_EMBEDDING,
     DEFAULT_DYNAMICS,
     DEFAULT_EMBEDDING,
     DEFAULT_STORE,
@@ -64,10 +66,14 @@ from flows.settings import (
     reads_dynamics,
     resolved_stages,
     score_columns as stage_score_columns,
+    speech_score_columns,
+    speech_settings,
+    speech_stages,
     stage_settings,
-    task_runner,
+    with_task_runner,
 )
-from tasks.common import map_shard_tasks, store_of
+from tasks.audio_embeddings import audio_embeddings_shard_task, audio_embeddings_task
+from tasks.common import map_shard_tasks, resolve_shard_rows, store_of
 from tasks.embed import embed_shard_task, embed_task
 from tasks.evaluate import (
     detection_task,
@@ -94,7 +100,7 @@ def evaluate(
     split: str = "train",
     test_dataset: str | None = None,
     test_split: str | None = None,
-    text_column: str = "text",
+    text_column: str | None = "text",
     label_column: str | None = "label",
     score_columns: list[str] | None = None,
     pruners: list[str | dict[str, Any]] | None = None,
@@ -108,6 +114,11 @@ def evaluate(
     clustering: dict[str, Any] | bool | None = None,
     perplexity: dict[str, Any] | bool | None = None,
     dynamics: dict[str, Any] | bool | None = None,
+    audio: dict[str, Any] | bool | None = None,
+    asr: dict[str, Any] | bool | None = None,
+    audio_embedding: dict[str, Any] | bool | None = None,
+    duplicates: dict[str, Any] | bool | None = None,
+    audio_column: str | None = None,
     dynamics_methods: list[str | dict[str, Any]] | None = None,
     store: str = DEFAULT_STORE,
     output: str = DEFAULT_OUTPUT,
@@ -124,7 +135,8 @@ def evaluate(
         is loaded whole unless ``test_split`` names a split.
     score_columns : list of str
         Score columns to evaluate, among those the scoring stages write (default
-        :data:`dprune.evaluation.methods.DEFAULT_SCORERS`).
+        :data:`dprune.evaluation.methods.DEFAULT_SCORERS`, or
+        :data:`~dprune.evaluation.methods.DEFAULT_SPEECH_SCORERS` for a dataset with audio).
     pruners : list of str or dict
         Pruner names or specs; a pruner that ranks by a score is paired with every
         scorer (default :data:`dprune.evaluation.methods.DEFAULT_PRUNERS`).
@@ -137,19 +149,20 @@ def evaluate(
         Flip this fraction of the training labels (drawn with ``noise_seed``) before
         scoring; the flipped set is a dataset of its own, with its own store keys.
     method : {"probe", "finetune"}
-        The downstream model: a linear probe on the embeddings, or fine-tuning.
+        The downstream model: a linear probe on the embeddings (the audio embeddings for
+        speech), or fine-tuning (text only).
     method_options : dict
         Settings of that model (see :mod:`dprune.evaluation.downstream`).
-    embedding, clustering, perplexity, dynamics
+    embedding, clustering, perplexity, dynamics, audio, asr, audio_embedding, duplicates, audio_column
         Stage settings, as for the prune flow (use the same ones as a prune run to
         reuse its scores).
     dynamics_methods : list of str or dict
         Dynamics methods to compare (``"linear_probe"``, ``"partial_finetune"``,
         ``"fine_tune"``, or ``{"name": method, "params": {...}}``; ``dynamics``'s settings
         apply to the entries of its own method, the others share its ``scores`` only):
-        each trains its own dynamics, and every evaluated method
-        that reads a dynamics score is evaluated once per dynamics method. The prune run
-        uses the first. Default: only the ``dynamics`` stage's method.
+        each trains its own dynamics, and every evaluated method that reads a dynamics
+        score is evaluated once per dynamics method. The prune run uses the first.
+        Default: only the ``dynamics`` stage's method.
     store, output : str
         Artifact store root, and the folder for the results.
     reuse_only : bool
@@ -159,26 +172,49 @@ def evaluate(
         fractions=fractions or DEFAULT_FRACTIONS, seeds=seeds or DEFAULT_SEEDS, noise=noise, noise_seed=noise_seed,
         method=method, label_column=label_column,
     )
-    stages = resolved_stages({"embedding": embedding, "clustering": clustering, "perplexity": perplexity,
-                              "dynamics": dynamics}, flow="evaluate", labelled=label_column is not None)
+    values = {"embedding": embedding, "clustering": clustering, "perplexity": perplexity, "dynamics": dynamics}
+    stages = resolved_stages(values, flow="evaluate", labelled=label_column is not None)
     variants = dynamics_variants(dynamics, dynamics_methods, stages)
-    methods = build_methods(score_columns or DEFAULT_SCORERS, pruners or DEFAULT_PRUNERS,
-                            known_scorers=stage_score_columns(stages), seed=seeds[0])
-    dynamic_columns = [c for c in (stages["dynamics"] or {}).get("scores", []) if reads_dynamics(c)]
-    compared = [m for m in methods if set(map(str, m.params.values())) & set(dynamic_columns)]
+    speech_values = {"audio": audio, "asr": asr, "audio_embedding": audio_embedding, "duplicates": duplicates}
+    speech = speech_settings(speech_values, flow="evaluate")
+    # Which modality the data has is known once it is loaded; a score column must fit one of them now.
+    speech_columns = speech_score_columns(speech, speech_stages(stages, values))
+    build_methods(score_columns or DEFAULT_SCORERS, pruners or DEFAULT_PRUNERS,
+                  known_scorers=stage_score_columns(stages) + speech_columns, seed=seeds[0])
     check_output_folder(output, flow="evaluate")
     check_store(store)
-    # The probe needs embeddings even when the prune run's embedding stage is off (False).
-    embedding_options = {"text_column": text_column,
-                         **(stage_settings(embedding, DEFAULT_EMBEDDING) or DEFAULT_EMBEDDING)}
     output_dir = Path(output)
 
-    def embed(dataset_ref: ArtifactRef) -> ArtifactRef:
-        return map_shard_tasks(embed_shard_task, embed_task, dataset_ref, shard_rows=embedding_options["shard_rows"],
-                               reuse_only=reuse_only, options=embedding_options)
-
-    clean_ref = load_task(store, dataset, split=split, text_column=text_column, label_column=label_column)
+    clean_ref = load_task(store, dataset, split=split, text_column=text_column, label_column=label_column,
+                          audio_column=audio_column)
     check_labelled(store_of(clean_ref), clean_ref, label_column)
+    audio_data = store_of(clean_ref).manifest(clean_ref)["meta"].get("audio_column")
+    if audio_data is not None:
+        if method != "probe":
+            raise InvalidParameterError(
+                f"The 'method' parameter of evaluate must be 'probe' for speech data (dataset {dataset!r} has audio; "
+                f"the probe trains on its audio embeddings). Got {method!r} instead."
+            )
+        methods = build_methods(score_columns or DEFAULT_SPEECH_SCORERS, pruners or DEFAULT_PRUNERS,
+                                known_scorers=speech_columns, seed=seeds[0])
+        # The probe needs embeddings even when the prune run's audio embeddings are off (False).
+        embedding_options = {"audio_column": audio_data, **(speech["audio_embedding"] or DEFAULT_AUDIO_EMBEDDING)}
+        shard_task, commit_task = audio_embeddings_shard_task, audio_embeddings_task
+    else:
+        methods = build_methods(score_columns or DEFAULT_SCORERS, pruners or DEFAULT_PRUNERS,
+                                known_scorers=stage_score_columns(stages), seed=seeds[0])
+        # The probe needs embeddings even when the prune run's embedding stage is off (False).
+        embedding_options = {"text_column": text_column,
+                             **(stage_settings(embedding, DEFAULT_EMBEDDING) or DEFAULT_EMBEDDING)}
+        shard_task, commit_task = embed_shard_task, embed_task
+    dynamic_columns = [c for c in (stages["dynamics"] or {}).get("scores", []) if reads_dynamics(c)]
+    compared = [m for m in methods if set(map(str, m.params.values())) & set(dynamic_columns)]
+
+    def embed(dataset_ref: ArtifactRef) -> ArtifactRef:
+        shard_rows = resolve_shard_rows(dataset_ref, embedding_options["shard_rows"])
+        return map_shard_tasks(shard_task, commit_task, dataset_ref, shard_rows=shard_rows, reuse_only=reuse_only,
+                               options={**embedding_options, "shard_rows": shard_rows})
+
     source, source_split = dataset, split
     if noise:
         source = flip_labels_task(clean_ref, str(output_dir / "noisy_labels"), fraction=noise, seed=noise_seed,
@@ -187,12 +223,13 @@ def evaluate(
     run = prune(dataset=source, split=source_split, text_column=text_column, label_column=label_column,
                 embedding=embedding, clustering=clustering, perplexity=perplexity,
                 dynamics=variants[0][1] if variants else dynamics,
-                store=store, output=str(output_dir / "prune"), reuse_only=reuse_only)
+                audio=audio, asr=asr, audio_embedding=audio_embedding, duplicates=duplicates,
+                audio_column=audio_data, store=store, output=str(output_dir / "prune"), reuse_only=reuse_only)
     train_ref = ArtifactRef.from_dict(run["dataset"])
     if test_split is None and test_dataset is None:
         test_split = "test"
     test_ref = load_task(store, test_dataset or dataset, split=test_split, text_column=text_column,
-                         label_column=label_column)
+                         label_column=label_column, audio_column=audio_column)
     probe = method == "probe"
     inputs = EvaluationInputs(
         train=train_ref, test=test_ref, scores=tuple(ArtifactRef.from_dict(r) for r in run["scores"]),
@@ -253,6 +290,8 @@ def dynamics_variants(dynamics: dict[str, Any] | bool | None, methods: list[str 
     return list(variants.items())
 
 
+
+
 def _spec_text(spec: str | dict[str, Any]) -> str:
     """A pruner spec as written on the command line: ``name`` or ``name:key=value,...``."""
     spec = ComponentSpec.parse(spec)
@@ -303,7 +342,7 @@ if __name__ == "__main__":
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     flow_params, cli = parse_args(sys.argv[1:])
     with script_settings():  # a longer wait for Prefect's temporary server
-        summary = evaluate.with_options(task_runner=task_runner(cli))(**flow_params)
+        summary = with_task_runner(evaluate, cli)(**flow_params)
     print("\n" + Path(summary["results"]["markdown"]).read_text(encoding="utf-8"))
     for name, path in summary["results"].items():
         print(f"  {name:<8}: {path}")
