@@ -14,6 +14,13 @@ Each method ranks the rows; the figure is the AUROC of ranking the flipped rows 
   with ``--other-layers``;
 * **fine_tune** (``--quick`` only) -- all of MiniLM with ``transformers.Trainer``, 1 seed x 1 epoch.
 
+Frontier mode: each ``--partial KEY=VALUE,...`` (``layers``, ``epochs``, ``seeds``,
+``max_length``, ``learning_rate``, ``batch_size``, ``storage_dtype``) replaces the two default
+partial settings by one measured setting, so one run traces AUROC against minutes.
+Partial fine-tuning also reports EL2N from its eval-mode pass, and, when confident learning
+ran, ``+cl``: the mean of the ranks of its best score and of the confident-learning margin
+(no extra training).
+
 Seconds include everything a method needs from the raw text (the embedding pass is
 counted in the probe's and confident learning's time). On a shared machine wall time
 mostly measures the other processes: ``cpu_seconds`` (this process's CPU time, all
@@ -26,6 +33,8 @@ Usage::
 
     python benchmarks/dynamics_quality.py --quick
     python benchmarks/dynamics_quality.py --threads 2
+    python benchmarks/dynamics_quality.py --threads 2 --skip fine_tune \
+        --partial layers=1,epochs=2,seeds=1,max_length=64 --partial layers=2,epochs=2,seeds=1,max_length=64
 """
 
 from __future__ import annotations
@@ -47,6 +56,21 @@ TARGET_AUROC = 0.90
 TARGET_SECONDS = 300.0
 
 
+def parse_setting(text: str) -> dict:
+    """``key=value,...`` of one ``--partial`` setting (values read as YAML scalars)."""
+    import yaml
+
+    known = {"layers", "epochs", "seeds", "max_length", "learning_rate", "head_learning_rate", "batch_size",
+             "storage_dtype"}
+    setting = {}
+    for item in filter(None, text.split(",")):
+        key, _, value = item.partition("=")
+        if key not in known:
+            raise SystemExit(f"error: --partial {text!r}: unknown key {key!r}; known: {sorted(known)}")
+        setting[key] = yaml.safe_load(value)
+    return setting
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1,000 rows, and full fine-tuning for 1 epoch")
@@ -57,10 +81,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=2, help="partial fine-tuning seeds")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--skip", default="", help="comma-separated methods to leave out")
+    parser.add_argument("--partial", action="append", default=[], metavar="KEY=VALUE,...",
+                        help="a partial fine-tuning setting to measure (repeatable; replaces --layers/--other-layers)")
     args = parser.parse_args()
+    load_start = [round(x, 1) for x in os.getloadavg()]
 
     import numpy as np
     import torch
+    from scipy.stats import rankdata
     from sklearn.metrics import roc_auc_score
 
     from dprune.data import load_dataset
@@ -83,24 +111,34 @@ def main() -> None:
     labels = np.asarray(noisy["label"])
     device = "cuda" if torch.cuda.is_available() else "cpu"
     results: dict[str, dict] = {}
+    signals: dict[str, np.ndarray] = {}
 
     def auroc(low_is_flipped: np.ndarray) -> float:
         return round(float(roc_auc_score(flipped, -np.asarray(low_is_flipped))), 4)
 
     def from_dynamics(dynamics) -> dict[str, float]:
         index = dynamics.align(noisy)
-        return {"aum": auroc(dynamics.mean("margin")[index]), "confidence": auroc(dynamics.mean("prob")[index]),
-                "forgetting": auroc(-dynamics.forgetting_events()[index])}
+        low = {"aum": dynamics.mean("margin")[index], "confidence": dynamics.mean("prob")[index],
+               "forgetting": -dynamics.forgetting_events()[index]}
+        evaluation = dynamics.evaluation()
+        if evaluation is not None and evaluation is not dynamics:
+            low["el2n"] = -evaluation.mean("el2n")[evaluation.align(noisy)]
+        aurocs = {name: auroc(values) for name, values in low.items()}
+        if "cl_margin" in signals:  # rank-average with the confident-learning margin: no extra training
+            best = max(("aum", "confidence"), key=aurocs.get)
+            aurocs[f"{best}+cl"] = auroc(rankdata(low[best]) + rankdata(signals["cl_margin"]))
+        return aurocs
 
     def record(name: str, aurocs: dict[str, float], seconds: float, cpu_seconds: float, **extra) -> None:
         results[name] = {"auroc": max(aurocs.values()), "aurocs": aurocs, "seconds": round(seconds, 1),
                          "cpu_seconds": round(cpu_seconds, 1), **extra}
         print(f"{name}: {json.dumps(results[name])}", flush=True)
 
-    start, cpu = time.perf_counter(), time.process_time()
-    embeddings = np.asarray(embed_texts(noisy["text"]), dtype=np.float32)
-    embed_s, embed_cpu = time.perf_counter() - start, time.process_time() - cpu
-    print(f"embeddings: {embed_s:.1f} s", flush=True)
+    if not {"probe", "confident_learning"} <= skip:  # the embedding pass serves these two only
+        start, cpu = time.perf_counter(), time.process_time()
+        embeddings = np.asarray(embed_texts(noisy["text"]), dtype=np.float32)
+        embed_s, embed_cpu = time.perf_counter() - start, time.process_time() - cpu
+        print(f"embeddings: {embed_s:.1f} s", flush=True)
     if "probe" not in skip:
         start, cpu = time.perf_counter(), time.process_time()
         probe = train_linear_probe(noisy, embeddings, seeds=(0, 1, 2))
@@ -110,19 +148,27 @@ def main() -> None:
         start, cpu = time.perf_counter(), time.process_time()
         probs = out_of_fold_probabilities(embeddings, labels, folds=5, seed=0)
         aurocs = {q: auroc(label_quality(probs, labels, q)) for q in ("normalized_margin", "self_confidence")}
+        signals["cl_margin"] = label_quality(probs, labels, "normalized_margin")
         record("confident_learning", aurocs, embed_s + time.perf_counter() - start,
                embed_cpu + time.process_time() - cpu, settings="5 folds")
-    settings = [layers] + ([args.other_layers] if args.other_layers and args.other_layers != layers else [])
-    for train_layers in settings:
-        name = f"partial_finetune_{train_layers}"
+    settings = [{"layers": layers}] + ([{"layers": args.other_layers}]
+                                       if args.other_layers and args.other_layers != layers else [])
+    if args.partial:
+        settings = [parse_setting(text) for text in args.partial]
+    for setting in settings:
+        options = {"epochs": args.epochs, "seeds": args.seeds, **setting}
+        train_layers, epochs, seeds = options.pop("layers", layers), options.pop("epochs"), options.pop("seeds")
+        extra = "".join(f",{k}={v}" for k, v in sorted(options.items()))
+        name = f"partial_finetune_{train_layers}" if not args.partial else \
+            f"partial_finetune[layers={train_layers},epochs={epochs},seeds={seeds}{extra}]"
         if "partial_finetune" in skip or name in skip:
             continue
         start, cpu = time.perf_counter(), time.process_time()
-        dynamics = train_partial_finetune(noisy, train_layers=train_layers, epochs=args.epochs,
-                                          seeds=tuple(range(args.seeds)))
+        dynamics = train_partial_finetune(noisy, train_layers=train_layers, epochs=epochs,
+                                          seeds=tuple(range(seeds)), **options)
         record(name, from_dynamics(dynamics), time.perf_counter() - start, time.process_time() - cpu,
-               settings=f"top {train_layers} layers, {args.seeds} seeds x {args.epochs} epochs",
-               default=train_layers == layers)
+               settings=f"top {train_layers} layers, {seeds} seeds x {epochs} epochs{extra}",
+               default=train_layers == layers and not options)
     if args.quick and "fine_tune" not in skip:
         start, cpu = time.perf_counter(), time.process_time()
         dynamics = finetune_dynamics(noisy, epochs=1, seeds=(0,), batch_size=16, learning_rate=1e-4, max_length=128)
@@ -143,6 +189,7 @@ def main() -> None:
         "device": device if device == "cpu" else torch.cuda.get_device_name(0),
         "autocast": str(autocast_dtype(device)),
         "threads": torch.get_num_threads(),
+        "load_average_start": load_start,
         "load_average": [round(x, 1) for x in os.getloadavg()],
         "results": {name: {k: r[k] for k in ("auroc", "seconds", "cpu_seconds", "aurocs")}
                     for name, r in results.items()},

@@ -4,6 +4,7 @@ Run it with no arguments to evaluate the default methods on the bundled Rotten T
 
     python flows/evaluate.py                 # clean labels
     python flows/evaluate.py --noise 0.2     # 20% of the training labels flipped first
+    python flows/evaluate.py --noise 0.1 --dynamics-methods linear_probe partial_finetune:train_layers=1
 
 It scores the training split with the prune flow (as a subflow, so the same
 cached stages, keys and per-run report), embeds the test split through the same
@@ -11,15 +12,19 @@ embed stage, then for every method (scorer x pruner) and keep fraction selects
 rows with the prune stage, trains a linear probe on the kept rows' embeddings
 (or fine-tunes a transformer: ``--method finetune``) and measures test accuracy.
 Random selection over several seeds is the baseline band, the full training set
-the reference. An evaluation after a prune run with the same store and stage
+the reference. With ``--dynamics-methods`` every method that reads a dynamics
+score is evaluated once per dynamics method (named ``method [dynamics method]``),
+and with ``--noise`` the flipped-label AUROC of every score is reported per
+dynamics method. An evaluation after a prune run with the same store and stage
 settings recomputes no score. Results go to ``--output``: ``results.parquet``,
-``results.md``, ``accuracy.png``, and the prune run's ``prune/`` folder with its
+``results.md``, ``accuracy.png``, ``detection.parquet`` (flipped-label AUROC), and the prune run's ``prune/`` folder with its
 report.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -40,13 +45,15 @@ from dprune.evaluation.methods import (
     random_methods,
 )
 from dprune.evaluation.runner import EvaluationInputs
-from dprune.core.params import InvalidParameterError
+from dprune.core.params import InvalidParameterError, Options, check_param
 from dprune.core.registry import ComponentSpec
+from dprune.stages.dynamics import METHODS
 from dprune.store import ArtifactRef
 
-from flows.prune import prune
+from flows.prune import dynamics_scores, prune
 from flows.settings import (
     DEFAULT_AUDIO_EMBEDDING,
+    DEFAULT_DYNAMICS,
     DEFAULT_EMBEDDING,
     DEFAULT_STORE,
     add_common_arguments,
@@ -56,6 +63,7 @@ from flows.settings import (
     common_params,
     parse_params,
     parse_spec,
+    reads_dynamics,
     resolved_stages,
     score_columns as stage_score_columns,
     speech_score_columns,
@@ -67,7 +75,13 @@ from flows.settings import (
 from tasks.audio_embeddings import audio_embeddings_shard_task, audio_embeddings_task
 from tasks.common import map_shard_tasks, resolve_shard_rows, store_of
 from tasks.embed import embed_shard_task, embed_task
-from tasks.evaluate import evaluate_task, evaluation_report_task, flip_labels_task, full_data_task
+from tasks.evaluate import (
+    detection_task,
+    evaluate_task,
+    evaluation_report_task,
+    flip_labels_task,
+    full_data_task,
+)
 from tasks.load import load_task
 
 DEFAULT_OUTPUT = "out/evaluate"
@@ -105,6 +119,7 @@ def evaluate(
     audio_embedding: dict[str, Any] | bool | None = None,
     duplicates: dict[str, Any] | bool | None = None,
     audio_column: str | None = None,
+    dynamics_methods: list[str | dict[str, Any]] | None = None,
     store: str = DEFAULT_STORE,
     output: str = DEFAULT_OUTPUT,
     reuse_only: bool = False,
@@ -141,6 +156,13 @@ def evaluate(
     embedding, clustering, perplexity, dynamics, audio, asr, audio_embedding, duplicates, audio_column
         Stage settings, as for the prune flow (use the same ones as a prune run to
         reuse its scores).
+    dynamics_methods : list of str or dict
+        Dynamics methods to compare (``"linear_probe"``, ``"partial_finetune"``,
+        ``"fine_tune"``, or ``{"name": method, "params": {...}}``; ``dynamics``'s settings
+        apply to the entries of its own method, the others share its ``scores`` only):
+        each trains its own dynamics, and every evaluated method that reads a dynamics
+        score is evaluated once per dynamics method. The prune run uses the first.
+        Default: only the ``dynamics`` stage's method.
     store, output : str
         Artifact store root, and the folder for the results.
     reuse_only : bool
@@ -152,6 +174,7 @@ def evaluate(
     )
     values = {"embedding": embedding, "clustering": clustering, "perplexity": perplexity, "dynamics": dynamics}
     stages = resolved_stages(values, flow="evaluate", labelled=label_column is not None)
+    variants = dynamics_variants(dynamics, dynamics_methods, stages)
     speech_values = {"audio": audio, "asr": asr, "audio_embedding": audio_embedding, "duplicates": duplicates}
     speech = speech_settings(speech_values, flow="evaluate")
     # Which modality the data has is known once it is loaded; a score column must fit one of them now.
@@ -184,6 +207,8 @@ def evaluate(
         embedding_options = {"text_column": text_column,
                              **(stage_settings(embedding, DEFAULT_EMBEDDING) or DEFAULT_EMBEDDING)}
         shard_task, commit_task = embed_shard_task, embed_task
+    dynamic_columns = [c for c in (stages["dynamics"] or {}).get("scores", []) if reads_dynamics(c)]
+    compared = [m for m in methods if set(map(str, m.params.values())) & set(dynamic_columns)]
 
     def embed(dataset_ref: ArtifactRef) -> ArtifactRef:
         shard_rows = resolve_shard_rows(dataset_ref, embedding_options["shard_rows"])
@@ -196,7 +221,8 @@ def evaluate(
                                   label_column=label_column)
         source_split = "train"
     run = prune(dataset=source, split=source_split, text_column=text_column, label_column=label_column,
-                embedding=embedding, clustering=clustering, perplexity=perplexity, dynamics=dynamics,
+                embedding=embedding, clustering=clustering, perplexity=perplexity,
+                dynamics=variants[0][1] if variants else dynamics,
                 audio=audio, asr=asr, audio_embedding=audio_embedding, duplicates=duplicates,
                 audio_column=audio_data, store=store, output=str(output_dir / "prune"), reuse_only=reuse_only)
     train_ref = ArtifactRef.from_dict(run["dataset"])
@@ -211,11 +237,59 @@ def evaluate(
         text_column=text_column, label_column=label_column, downstream=method, downstream_options=method_options or {},
     )
     rows = full_data_task(inputs, seed=seeds[0])
-    for each in random_methods(seeds) + methods:
+    shared = [m for m in methods if not variants or m not in compared]
+    for each in random_methods(seeds) + shared:
         rows += evaluate_task(inputs, each, fractions)
-    results = evaluation_report_task(rows, str(output_dir), _title(dataset, method, noise, noise_seed))
+    scored_columns = [c for c in run["score_columns"] if c in dynamic_columns or c == "confident_learning"]
+    first = variants[0][0] if variants else (stages["dynamics"] or {}).get("method", "scores")
+    detection = detection_task(inputs, scored_columns, first) if noise and scored_columns else []
+    evaluated = list(shared)
+    for index, (label, settings) in enumerate(variants):
+        variant_inputs = inputs
+        if index:  # the first is the prune run's; the others train their own dynamics on the same rows
+            refs = dynamics_scores(train_ref, embed(train_ref), stage_settings(settings, DEFAULT_DYNAMICS),
+                                   text_column=text_column, label_column=label_column, reuse_only=reuse_only,
+                                   names=dynamic_columns)
+            variant_inputs = dataclasses.replace(inputs, scores=tuple(refs))
+            if noise:
+                detection += detection_task(variant_inputs, dynamic_columns, label)
+        for each in compared:
+            named = dataclasses.replace(each, name=f"{each.name} [{label}]",
+                                        scorer=f"{each.scorer or each.family} [{label}]")
+            rows += evaluate_task(variant_inputs, named, fractions)
+            evaluated.append(named)
+    results = evaluation_report_task(rows, str(output_dir), _title(dataset, method, noise, noise_seed), detection)
     return {"results": results, "prune": run["outputs"], "dataset": train_ref.to_dict(),
-            "methods": [m.name for m in methods], "rows": rows}
+            "methods": [m.name for m in evaluated], "rows": rows, "detection": detection}
+
+
+def dynamics_variants(dynamics: dict[str, Any] | bool | None, methods: list[str | dict[str, Any]] | None,
+                      stages: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """``(label, dynamics settings)`` of each compared dynamics method, checked before any work ([] when none)."""
+    if methods is None:
+        return []
+    if isinstance(methods, (str, dict)) or not methods:
+        raise InvalidParameterError(f"The 'dynamics_methods' parameter of evaluate must be a non-empty list of "
+                                    f"dynamics methods or specs. Got {methods!r} instead.")
+    if stages["dynamics"] is None:
+        raise InvalidParameterError("The 'dynamics_methods' parameter of evaluate compares dynamics methods, but the "
+                                    "dynamics stage is off (dynamics=False or no label column): turn it on.")
+    base = dynamics if isinstance(dynamics, dict) else {}
+    variants: dict[str, dict[str, Any]] = {}
+    for raw in methods:
+        spec = ComponentSpec.parse(raw)
+        own = base if base.get("method", DEFAULT_DYNAMICS["method"]) == spec.name else \
+            {k: v for k, v in base.items() if k == "scores"}
+        settings = {**own, **spec.params, "method": spec.name}
+        resolved = resolved_stages({"dynamics": settings}, flow="evaluate", labelled=True)["dynamics"]
+        check_param("evaluate", "dynamics_methods", resolved["method"], [Options(list(METHODS))])
+        label = _spec_text(raw)
+        if label in variants:
+            raise InvalidParameterError(f"The 'dynamics_methods' parameter of evaluate lists {label!r} twice.")
+        variants[label] = settings
+    return list(variants.items())
+
+
 
 
 def _spec_text(spec: str | dict[str, Any]) -> str:
@@ -243,6 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--noise-seed", type=int)
     parser.add_argument("--method", choices=DOWNSTREAM_MODELS, help="downstream model (default probe)")
     parser.add_argument("--method-options", metavar="KEY=VALUE,...", help="settings of the downstream model")
+    parser.add_argument("--dynamics-methods", nargs="+", metavar="SPEC",
+                        help="dynamics methods to compare: linear_probe, partial_finetune, fine_tune, each optionally "
+                             "NAME:KEY=VALUE,... (settings over --dynamics); the prune run uses the first")
     return parser
 
 
@@ -255,6 +332,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[dict[str, Any], argparse.
         "pruners": [parse_spec(s) for s in args.pruners] if args.pruners else None,
         "fractions": args.fractions, "seeds": args.seeds, "noise": args.noise, "noise_seed": args.noise_seed,
         "method": args.method, "method_options": parse_params(args.method_options) if args.method_options else None,
+        "dynamics_methods": [parse_spec(s) for s in args.dynamics_methods] if args.dynamics_methods else None,
     }
     params.update({k: v for k, v in flags.items() if v is not None})
     return params, args

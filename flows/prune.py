@@ -272,16 +272,9 @@ def prune(
 
     conv = stages["dynamics"] is not None and stages["dynamics"].get("method") == "conv_log_mel"
     if stages["dynamics"] is not None and (embeddings_ref is not None or conv):
-        settings = dict(stages["dynamics"])
-        names = settings.pop("scores")
-        if settings.get("method", "linear_probe") not in ("linear_probe", "conv_log_mel"):  # the trainers that read text
-            settings["text_column"] = text_column
-        dynamics_ref = train_task(dataset_ref, None if conv else embeddings_ref, reuse_only=reuse_only,
-                                  label_column=label_column, **settings)
-        specs = [{"name": name, "params": dynamic_score_params(name, dynamics_ref, embeddings_ref, settings,
-                                                               label_column=label_column)} for name in names]
-        score_refs.extend(scores_task(dataset_ref, specs, reuse_only=reuse_only))
-        score_columns.extend(names)
+        score_refs.extend(dynamics_scores(dataset_ref, embeddings_ref, stages["dynamics"], text_column=text_column,
+                                          label_column=label_column, reuse_only=reuse_only))
+        score_columns.extend(stages["dynamics"]["scores"])
 
     if corpus_stages is not None:
         refs, columns = corpus_scores(dataset_ref, corpus_stages, text_column=text_column, reuse_only=reuse_only)
@@ -309,6 +302,22 @@ def prune(
         "selection": selection_ref.to_dict(),
         "outputs": {**paths, "report": report},
     }
+
+
+def dynamics_scores(dataset_ref, embeddings_ref, settings: dict[str, Any], *, text_column: str,
+                    label_column: str, reuse_only: bool, names: list[str] | None = None) -> list:
+    """Train the dynamics stage with ``settings``; return the scores artifacts of ``names`` (default: its ``scores``)."""
+    settings = dict(settings)
+    listed = settings.pop("scores")
+    conv = settings.get("method") == "conv_log_mel"
+    if settings.get("method", "linear_probe") not in ("linear_probe", "conv_log_mel"):  # the trainers that read text
+        settings["text_column"] = text_column
+    dynamics_ref = train_task(dataset_ref, None if conv else embeddings_ref, reuse_only=reuse_only,
+                              label_column=label_column, **settings)
+    specs = [{"name": name, "params": dynamic_score_params(name, dynamics_ref, embeddings_ref,
+                                                           label_column=label_column)}
+             for name in (listed if names is None else names)]
+    return scores_task(dataset_ref, specs, reuse_only=reuse_only)
 
 
 def speech_scores(dataset_ref, settings: dict[str, Any], *, audio_column: str, text_column: str, reuse_only: bool,

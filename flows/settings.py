@@ -390,19 +390,21 @@ def with_task_runner(flow: Any, args: argparse.Namespace) -> Any:
     return flow.with_options(task_runner=DaskTaskRunner(cluster_kwargs=cluster))
 
 
-def dynamic_score_params(name: str, dynamics_ref: Any, embeddings_ref: Any, settings: Mapping[str, Any], *,
+def reads_dynamics(name: str) -> bool:
+    """Whether a score listed in the dynamics stage's ``scores`` reads the training dynamics (not the embeddings)."""
+    return name != "confident_learning"
+
+
+def dynamic_score_params(name: str, dynamics_ref: Any, embeddings_ref: Any, *,
                          label_column: str | None) -> dict[str, Any]:
     """Parameters of a score listed in the dynamics stage's ``scores``.
 
-    A dynamics scorer reads the dynamics artifact; ``confident_learning`` reads the
-    embeddings (out-of-fold probabilities, no training dynamics needed). After full
-    fine-tuning, which records no end-of-epoch evaluation, EL2N uses the training pass.
+    A dynamics scorer reads the dynamics artifact (every method records the end-of-epoch
+    evaluation EL2N reads); ``confident_learning`` reads the embeddings (out-of-fold
+    probabilities, no training dynamics needed).
     """
     from dprune.core.registry import SCORERS
 
-    if name == "confident_learning":
+    if not reads_dynamics(name):
         return {"embeddings": embeddings_ref, "label_column": label_column, "score_column": name}
-    params = {SCORERS.get(name).source_param: dynamics_ref, "score_column": name, "label_column": label_column}
-    if name == "el2n" and settings.get("method") == "fine_tune":
-        params["mode"] = "forward"
-    return params
+    return {SCORERS.get(name).source_param: dynamics_ref, "score_column": name, "label_column": label_column}

@@ -9,7 +9,7 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact
 
 from dprune.evaluation.methods import Method
 from dprune.evaluation.results import write_results
-from dprune.evaluation.runner import EvaluationInputs, evaluate_full_data, evaluate_methods
+from dprune.evaluation.runner import EvaluationInputs, evaluate_detection, evaluate_full_data, evaluate_methods
 from dprune.evaluation.noise import write_noisy_dataset
 from dprune.store import ArtifactRef
 from tasks.common import stage_task, store_of
@@ -47,10 +47,17 @@ def full_data_task(inputs: EvaluationInputs, seed: int = 0) -> list[dict[str, An
     return _log(evaluate_full_data(inputs, seed=seed))
 
 
+@stage_task(name="flipped-label-detection")
+def detection_task(inputs: EvaluationInputs, columns: Sequence[str], source: str) -> list[dict[str, Any]]:
+    """The AUROC of ranking the flipped rows first by each score column of ``inputs``."""
+    return evaluate_detection(inputs, columns, source=source)
+
+
 @stage_task(name="evaluation-report")
-def evaluation_report_task(rows: Sequence[dict[str, Any]], output_dir: str, title: str) -> dict[str, str]:
-    """Write the results table (Parquet, Markdown) and the plot; publish them as Prefect artifacts."""
-    paths = write_results(rows, output_dir, title=title)
+def evaluation_report_task(rows: Sequence[dict[str, Any]], output_dir: str, title: str,
+                           detection: Sequence[dict[str, Any]] = ()) -> dict[str, str]:
+    """Write the results table (Parquet, Markdown), the plot and the flipped-label detection; publish them."""
+    paths = write_results(rows, output_dir, title=title, detection=detection)
     create_markdown_artifact(key="dprune-evaluation", markdown=paths.markdown.read_text(encoding="utf-8"),
                              description=title)
     create_link_artifact(key="dprune-evaluation-plot", link=paths.plot.resolve().as_uri(),

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dprune.dynamics.records import dynamics_schema, records_table
+from dprune.dynamics.records import PHASES, dynamics_schema, records_table
 
 __all__ = ["CHECKPOINT_RECORDS", "RecordBuffer"]
 
@@ -37,9 +37,12 @@ class RecordBuffer:
         self.pending: list = []
         self.completed_epochs: set[int] = set()
 
-    def add(self, epoch: int, step: int, index, labels, stats: dict) -> None:
-        """One micro-batch: example positions, gold labels and the per-example ``stats`` tensors."""
-        self.pending.append((epoch, step, index.detach(), labels.detach(), stats))
+    def add(self, epoch: int, step: int, index, labels, stats: dict, phase: str = PHASES[0]) -> None:
+        """One micro-batch: example positions, gold labels and the per-example ``stats`` tensors.
+
+        ``phase``: ``"train"`` for a training presentation, ``"eval"`` for an end-of-epoch evaluation.
+        """
+        self.pending.append((epoch, step, index.detach(), labels.detach(), stats, phase))
 
     def flush(self, seed: int, ids: np.ndarray | None) -> None:
         """Move the pending micro-batches to the host as one chunk (``ids[position]`` as row ids)."""
@@ -58,6 +61,7 @@ class RecordBuffer:
             "position": positions,
             "row_id": ids[positions] if ids is not None else positions,
             "label": torch.cat([p[3].reshape(-1) for p in pending]).cpu().numpy(),
+            "phase": np.concatenate([np.full(len(p[2]), p[5], dtype=object) for p in pending]),
         }
         for field in _STATS:
             chunk[field] = torch.cat([p[4][field] for p in pending]).cpu().numpy()
@@ -113,8 +117,11 @@ class RecordBuffer:
                 continue
             table = pq.read_table(path)
             meta = json.loads((table.schema.metadata or {}).get(_META_KEY, b"{}"))
-            steps = table["step"].to_numpy()
-            if steps.size and steps.max() >= global_step:
+            # a training presentation precedes its step's update; an evaluation follows the epoch's last one
+            is_eval = (table["phase"].to_numpy(zero_copy_only=False) == PHASES[1] if "phase" in table.column_names
+                       else np.zeros(table.num_rows, dtype=bool))
+            steps = table["step"].to_numpy() + ~is_eval
+            if steps.size and steps.max() > global_step:
                 raise RuntimeError(
                     f"The dynamics saved in {folder} have presentations from step {int(steps.max())} but the "
                     f"checkpoint is at step {global_step}; the checkpoint folder is inconsistent."
@@ -122,8 +129,9 @@ class RecordBuffer:
             self.pending = []
             self.chunks = []
             if table.num_rows:
-                self.chunks = [{name: table[name].to_numpy(zero_copy_only=False) for name in table.column_names
-                                if name != "phase"}]  # the callback records training presentations only
+                self.chunks = [{name: table[name].to_numpy(zero_copy_only=False) for name in table.column_names}]
+                if "phase" not in self.chunks[0]:  # saved before evaluations were recorded: training only
+                    self.chunks[0]["phase"] = np.full(table.num_rows, PHASES[0], dtype=object)
             self.completed_epochs = set(int(e) for e in meta.get("completed_epochs", []))
             return meta
         raise RuntimeError(

@@ -31,7 +31,9 @@ callback wraps three methods of that one ``Trainer`` instance:
 
 ``mode="predict"`` keeps the original dPrune behaviour: a full prediction pass
 over the training set at the end of every epoch (much slower; model in eval
-mode).
+mode). In ``"forward"`` mode, ``eval_epochs`` asks for that pass after the listed
+epochs only, recorded apart (``phase="eval"``): EL2N as its paper measures it, in
+eval mode at the end of an early epoch, for the price of one forward pass.
 
 The index plumbing lives in :mod:`dprune.dynamics.indexing`, the buffered records and
 their checkpoint file in :mod:`dprune.dynamics.buffer`; this module wires them into the
@@ -46,7 +48,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -55,7 +57,7 @@ from transformers import TrainerCallback
 from dprune.data.labels import LabelMapping
 from dprune.dynamics.buffer import CHECKPOINT_RECORDS, RecordBuffer
 from dprune.dynamics.indexing import INDEX_COLUMN, indexed_train_dataloader, logits_of, pop_index
-from dprune.dynamics.records import Dynamics, batch_dynamics
+from dprune.dynamics.records import PHASES, Dynamics, batch_dynamics
 
 __all__ = ["ForgettingCallback", "INDEX_COLUMN", "CHECKPOINT_RECORDS"]
 
@@ -83,6 +85,10 @@ class ForgettingCallback(TrainerCallback):
     save_with_checkpoints : bool, default True
         Write the records so far into each checkpoint folder, so a resumed run continues
         with consistent dynamics.
+    eval_epochs : sequence of int, default ()
+        ``"forward"`` mode: after these epochs (0-based) every training example is also
+        predicted once in eval mode, recorded with ``phase="eval"`` (read by
+        ``EL2NScorer(mode="eval")``). ``"predict"`` mode evaluates after every epoch already.
 
     Attributes
     ----------
@@ -98,11 +104,20 @@ class ForgettingCallback(TrainerCallback):
         seed: int | None = None,
         epoch_sink: Callable[[int, pa.Table], Any] | None = None,
         save_with_checkpoints: bool = True,
+        eval_epochs: Sequence[int] = (),
     ):
         if mode not in MODES:
             raise ValueError(
                 f"The 'mode' parameter of ForgettingCallback must be one of {MODES}. Got {mode!r} instead."
             )
+        if isinstance(eval_epochs, (str, bytes)) or not all(
+            isinstance(e, (int, np.integer)) and not isinstance(e, bool) and e >= 0 for e in eval_epochs
+        ):
+            raise ValueError(
+                "The 'eval_epochs' parameter of ForgettingCallback must be a list of epochs (ints >= 0, 0-based). "
+                f"Got {eval_epochs!r} instead."
+            )
+        self.eval_epochs = tuple(int(e) for e in eval_epochs)
         self.mode = mode
         self.id_column = id_column
         self.seed = seed
@@ -215,7 +230,7 @@ class ForgettingCallback(TrainerCallback):
             f"'label' column); the batch has {sorted(inputs)}. Add a label column to the training dataset."
         )
 
-    def _record(self, index, labels, logits) -> None:
+    def _record(self, index, labels, logits, phase: str = PHASES[0]) -> None:
         shapes_ok = logits is not None and logits.ndim == 2 and logits.shape[-1] >= 2
         if not shapes_ok or labels.ndim != 1 or labels.shape[0] != logits.shape[0]:
             raise ValueError(
@@ -227,7 +242,7 @@ class ForgettingCallback(TrainerCallback):
         self._num_labels = int(logits.shape[-1])
         step = int(self._trainer.state.global_step)
         epoch = self._epoch if self._epoch is not None else 0
-        self._records.add(epoch, step, index, labels, stats)
+        self._records.add(epoch, step, index, labels, stats, phase)
 
     # ------------------------------------------------------------------ events
     def on_train_begin(self, args, state, control, **kwargs):
@@ -262,7 +277,9 @@ class ForgettingCallback(TrainerCallback):
 
     def on_epoch_end(self, args, state, control, **kwargs):
         if self.mode == "predict":
-            self._predict_pass(state)
+            self._predict_pass()
+        elif self._epoch in self.eval_epochs:
+            self._predict_pass(phase=PHASES[1])
         self._flush()
         if self._epoch is not None:
             self._complete_epoch(self._epoch)
@@ -350,7 +367,8 @@ class ForgettingCallback(TrainerCallback):
         meta = self._records.restore([self._resume_path, default], state.global_step)
         self._num_labels = meta.get("num_labels") or self._num_labels
 
-    def _predict_pass(self, state) -> None:
+    def _predict_pass(self, phase: str = PHASES[0]) -> None:
+        """Predict every training example in eval mode and record it (``phase``: see :data:`PHASES`)."""
         import torch
 
         dataset = self._trainer.train_dataset
@@ -361,7 +379,7 @@ class ForgettingCallback(TrainerCallback):
             raise ValueError("ForgettingCallback(mode='predict') needs labels in the training dataset.")
         logits_t = torch.as_tensor(np.asarray(logits))
         labels_t = torch.as_tensor(np.asarray(labels)).long().reshape(-1)
-        self._record(torch.arange(len(labels_t)), labels_t, logits_t)
+        self._record(torch.arange(len(labels_t)), labels_t, logits_t, phase)
 
     # ------------------------------------------------------------------ results
     @property

@@ -18,7 +18,7 @@ from datasets import Dataset
 from dprune.core.base import MissingColumnError
 from dprune.data.labels import encode_labels
 from dprune.dynamics.inputs import as_seeds, check_positive_int, dynamics_meta, row_id_type, row_ids
-from dprune.dynamics.records import Dynamics, dynamics_schema
+from dprune.dynamics.records import Dynamics, check_eval_epochs, dynamics_schema
 
 __all__ = ["finetune_dynamics", "tokenize_for_training"]
 
@@ -38,6 +38,7 @@ def finetune_dynamics(
     resume: bool = True,
     training_args: Mapping[str, Any] | None = None,
     mode: str = "forward",
+    eval_epochs: Sequence[int] | None = None,
     epoch_sink: Callable[[int, int, pa.Table], Any] | None = None,
     skip_seed: Callable[[int], bool] | None = None,
 ) -> Dynamics:
@@ -67,6 +68,10 @@ def finetune_dynamics(
         Extra ``TrainingArguments`` (override the defaults above).
     mode : {"forward", "predict"}, default "forward"
         Callback mode; ``"predict"`` is the original end-of-epoch prediction pass.
+    eval_epochs : sequence of int, optional
+        ``"forward"`` mode: after these epochs every row is also predicted in eval mode,
+        recorded with ``phase="eval"`` (the EL2N of the paper); default: the epoch EL2N
+        reads (see :func:`~dprune.dynamics.records.check_eval_epochs`); ``()``: none.
     epoch_sink : callable, optional
         ``epoch_sink(seed, epoch, table)`` after each completed epoch.
     skip_seed : callable, optional
@@ -103,6 +108,7 @@ def finetune_dynamics(
     for name, value in (("epochs", epochs), ("batch_size", batch_size), ("max_length", max_length)):
         check_positive_int(name, value, owner)
     seeds = as_seeds(seeds, owner)
+    eval_epochs = check_eval_epochs(eval_epochs, epochs, owner) if mode == "forward" else ()
     ids, used_id_column = row_ids(dataset, id_column)
     labels, mapping = encode_labels(dataset, label_column, ids=ids, owner=owner)
     path = resolve_model_name(model)
@@ -112,7 +118,7 @@ def finetune_dynamics(
     temporary = output_dir is None
     root = tempfile.mkdtemp(prefix="dprune-finetune-") if temporary else os.fspath(output_dir)
     config = {"model": os.fspath(model), "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
-              "max_length": max_length, "mode": mode, **dict(training_args or {})}
+              "max_length": max_length, "mode": mode, "eval_epochs": list(eval_epochs), **dict(training_args or {})}
     parts = []
     try:
         for seed in seeds:
@@ -123,6 +129,7 @@ def finetune_dynamics(
                 "output_dir": seed_dir,
                 "num_train_epochs": epochs,
                 "per_device_train_batch_size": batch_size,
+                "per_device_eval_batch_size": 4 * batch_size,
                 "learning_rate": learning_rate,
                 "seed": seed,
                 "data_seed": seed,
@@ -140,7 +147,8 @@ def finetune_dynamics(
                 id2label=dict(enumerate(mapping.names)), label2id={n: i for i, n in enumerate(mapping.names)},
             )
             sink = None if epoch_sink is None else (lambda epoch, table, seed=seed: epoch_sink(seed, epoch, table))
-            callback = ForgettingCallback(mode=mode, id_column=used_id_column, seed=seed, epoch_sink=sink)
+            callback = ForgettingCallback(mode=mode, id_column=used_id_column, seed=seed, epoch_sink=sink,
+                                          eval_epochs=eval_epochs)
             trainer = Trainer(
                 model=net, args=TrainingArguments(**settings), train_dataset=train,
                 data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer, callbacks=[callback],
@@ -150,7 +158,7 @@ def finetune_dynamics(
             if resume and not temporary and os.path.isdir(seed_dir):
                 checkpoint = get_last_checkpoint(seed_dir)
             trainer.train(resume_from_checkpoint=checkpoint)
-            parts.append(callback.dynamics.table)
+            parts.append(callback.dynamics.records())
             del trainer, net
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()

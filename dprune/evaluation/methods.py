@@ -24,7 +24,7 @@ DEFAULT_PRUNERS = ("top_k", "bottom_k", "coverage_centric", {"name": "coverage_c
                    "data_map_region")
 DOWNSTREAM_MODELS = ("probe", "finetune")
 #: Scores whose *low* end is the hard one (for coverage-centric selection's ``hardest``); others: high.
-LOW_IS_HARD = frozenset({"aum", "data_map_confidence", "data_map_correctness"})
+LOW_IS_HARD = frozenset({"aum", "data_map_confidence", "data_map_correctness", "confident_learning"})
 #: Settings a pruner gets in an evaluation unless its spec says otherwise (the flow's column names).
 PRUNER_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
     "data_map_region": {"confidence_column": "data_map_confidence", "variability_column": "data_map_variability"},

@@ -1,4 +1,8 @@
-"""Evaluation results: a Parquet table, a Markdown table and a plot of accuracy against the kept fraction."""
+"""Evaluation results: a Parquet table, a Markdown table and a plot of accuracy against the kept fraction.
+
+With flipped labels, the flipped-label detection of each score (AUROC, see
+:func:`dprune.evaluation.runner.evaluate_detection`) is written beside them.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ class EvaluationPaths(OutputFiles):
     parquet: Path
     markdown: Path
     plot: Path
+    detection: Path
 
 
 @dataclass
@@ -166,17 +171,43 @@ def plot_accuracy(rows: Sequence[Mapping[str, Any]], path: str | Path, *, title:
     return path
 
 
+def detection_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
+    """A Markdown table of flipped-label AUROC: one line per score, one column per source (e.g. dynamics method)."""
+    sources = list(dict.fromkeys(r["source"] for r in rows))
+    scores = list(dict.fromkeys(r["score"] for r in rows))
+    auroc = {(r["source"], r["score"]): r["auroc"] for r in rows}
+    best = {s: max(auroc[s, c] for c in scores if (s, c) in auroc) for s in sources}
+    lines = ["", f"Flipped-label detection: AUROC of ranking the {rows[0]['flipped']:,} flipped rows (of "
+             f"{rows[0]['rows']:,}) first, each score's hard end first; **bold**: the best score of each column.", "",
+             "| score | " + " | ".join(sources) + " |", "|---|" + "---:|" * len(sources)]
+    for score in scores:
+        cells = []
+        for source in sources:
+            value = auroc.get((source, score))
+            cell = "–" if value is None else f"{value:.3f}"
+            cells.append(f"**{cell}**" if value is not None and value == best[source] else cell)
+        lines.append(f"| {score} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def write_results(
-    rows: Sequence[Mapping[str, Any]], output_dir: str | Path, *, title: str = "Evaluation"
+    rows: Sequence[Mapping[str, Any]], output_dir: str | Path, *, title: str = "Evaluation",
+    detection: Sequence[Mapping[str, Any]] = (),
 ) -> EvaluationPaths:
-    """Write ``results.parquet`` (one row per point), ``results.md`` and ``accuracy.png`` to ``output_dir``."""
+    """Write ``results.parquet`` (one row per point), ``results.md``, ``accuracy.png`` and ``detection.parquet``
+    (the ``detection`` rows of :func:`~dprune.evaluation.runner.evaluate_detection`; none on clean labels)."""
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
-    paths = EvaluationPaths(output / "results.parquet", output / "results.md", output / "accuracy.png")
+    paths = EvaluationPaths(output / "results.parquet", output / "results.md", output / "accuracy.png",
+                            output / "detection.parquet")
     schema = pa.schema([("method", pa.string()), ("family", pa.string()), ("pruner", pa.string()),
                         ("scorer", pa.string()), ("fraction", pa.float64()), ("kept", pa.int64()), ("seed", pa.int64()),
                         ("accuracy", pa.float64()), ("flipped_kept", pa.float64())])
     pq.write_table(pa.Table.from_pylist([dict(r) for r in rows], schema=schema), paths.parquet)
-    paths.markdown.write_text(markdown_report(rows, title=title), encoding="utf-8")
+    detection_schema = pa.schema([("source", pa.string()), ("score", pa.string()), ("auroc", pa.float64()),
+                                  ("flipped", pa.int64()), ("rows", pa.int64())])
+    pq.write_table(pa.Table.from_pylist([dict(r) for r in detection], schema=detection_schema), paths.detection)
+    markdown = markdown_report(rows, title=title) + (detection_markdown(detection) if detection else "")
+    paths.markdown.write_text(markdown, encoding="utf-8")
     plot_accuracy(rows, paths.plot, title=title)
     return paths

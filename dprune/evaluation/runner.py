@@ -6,6 +6,8 @@ trains on the kept rows and is tested on a test split. :func:`evaluate_methods` 
 one row per (method, fraction): ``method, family, pruner, scorer, fraction, kept, seed,
 accuracy, flipped_kept``, where ``flipped_kept`` is the share of kept rows whose label
 was flipped (see :mod:`dprune.evaluation.noise`; null on clean data).
+:func:`evaluate_detection` measures, on flipped labels, how well each score ranks the
+flipped rows first (AUROC), with no downstream model.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from dprune.data.labels import encode_labels
 from dprune.evaluation.downstream import FineTunedClassifier, LinearProbe
 from dprune.evaluation.noise import CLEAN_LABEL_COLUMN, FLIPPED_COLUMN
 from dprune.stages.embeddings import read_embeddings
+from dprune.stages.scores import attach_scores
 from dprune.stages.selection import prune_stage
 from dprune.store import ArtifactRef, ArtifactStore
-from dprune.evaluation.methods import FULL_DATA, FULL_DATA_CLEAN, OWNER, Method
+from dprune.evaluation.methods import FULL_DATA, FULL_DATA_CLEAN, LOW_IS_HARD, OWNER, Method
 
 logger = logging.getLogger(__name__)
 
@@ -163,4 +166,43 @@ def evaluate_full_data(inputs: EvaluationInputs, seed: int = 0) -> list[dict[str
         model = load_downstream(inputs, train_label_column=label_column)
         rows.append(_row(method, 1.0, positions, model.accuracy(positions, seed=seed), flipped))
         logger.info("%s (%d rows): accuracy %.4f", method.name, len(positions), rows[-1]["accuracy"])
+    return rows
+
+
+def evaluate_detection(inputs: EvaluationInputs, columns: Sequence[str], *, source: str) -> list[dict[str, Any]]:
+    """AUROC of ranking the flipped rows first by each score column (its hard end first).
+
+    A score of :data:`~dprune.evaluation.methods.LOW_IS_HARD` ranks its lowest values first,
+    any other its highest. One row per column: ``source`` (e.g. the dynamics method that
+    computed it), ``score``, ``auroc``, ``flipped`` (rows flipped) and ``rows``.
+
+    Raises
+    ------
+    ValueError
+        The training set records no flipped labels (evaluate with ``noise`` > 0).
+    KeyError
+        A column that none of ``inputs.scores`` holds.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    store = inputs.store
+    flipped = _flipped(store, inputs.train)
+    if flipped is None:
+        raise ValueError("Flipped-label detection needs a training set with flipped labels: evaluate with noise > 0.")
+    refs = _score_columns(store, inputs.scores)
+    missing = [c for c in columns if c not in refs]
+    if missing:
+        raise KeyError(f"No score artifact of this run holds column(s) {missing}; they hold {sorted(refs)}.")
+    scored = attach_scores(store, inputs.train, list(dict.fromkeys(refs[c] for c in columns)))
+    rows = []
+    for column in columns:
+        values = column_to_numpy(scored, column).astype(float)
+        hard_first = -values if column in LOW_IS_HARD else values
+        if np.isnan(hard_first).all():
+            continue
+        hard_first = np.where(np.isnan(hard_first), np.nanmin(hard_first) - 1.0, hard_first)  # NaN: ranked last
+        auroc = float(roc_auc_score(flipped, hard_first))
+        rows.append({"source": source, "score": column, "auroc": auroc, "flipped": int(flipped.sum()),
+                     "rows": int(len(flipped))})
+        logger.info("%s %s: flipped-label AUROC %.4f", source, column, auroc)
     return rows

@@ -39,7 +39,7 @@ from dprune.stages.hidden_states import hidden_states_stage, read_hidden_states
 from dprune.stages.runner import Stage
 from dprune.store import ArtifactRef
 
-DYNAMICS = Stage("dynamics", version=2)  # 2: end-of-epoch evaluations (phase "eval") recorded
+DYNAMICS = Stage("dynamics", version=3)  # 2: end-of-epoch evaluations (phase "eval"); 3: by fine-tuning too
 METHODS = ("linear_probe", "conv_log_mel", "partial_finetune", "fine_tune")
 #: Epochs of each method when none are given.
 DEFAULT_EPOCHS = {"linear_probe": 10, "conv_log_mel": 30, "partial_finetune": 3, "fine_tune": 2}

@@ -29,7 +29,7 @@ from transformers import (
 from dprune.dynamics.callback import CHECKPOINT_RECORDS, INDEX_COLUMN, ForgettingCallback
 from dprune.data.loading import load_dataset
 from dprune.models import resolve_model_name
-from dprune.scorers.dynamics import AUMScorer, ForgettingScorer
+from dprune.scorers.dynamics import AUMScorer, EL2NScorer, ForgettingScorer
 
 N, BATCH, ACCUM, EPOCHS = 24, 4, 2, 2
 
@@ -220,6 +220,33 @@ def test_predict_mode_runs_the_original_prediction_pass(encoded, tokenizer, raw,
     assert callback.dynamics.meta["mode"] == "predict"
 
 
+def test_eval_epochs_record_an_eval_mode_pass_for_el2n(encoded, tokenizer, raw, tmp_path):
+    model = tiny_bert(tokenizer)
+    model.config.hidden_dropout_prob = model.config.attention_probs_dropout_prob = 0.5  # eval mode must matter
+    calls = count_forwards(model)
+    callback = ForgettingCallback(eval_epochs=(EPOCHS - 1,))
+    trainer = make_trainer(model, encoded, tokenizer, tmp_path, callbacks=[callback], gradient_accumulation_steps=1,
+                           per_device_eval_batch_size=8)
+    callback.trainer = trainer
+    trainer.train()
+    check_every_example_once_per_epoch(callback.dynamics, raw)  # training presentations as before
+    assert len(calls) == EPOCHS * (N // BATCH) + N // 8  # one extra pass, after the listed epoch only
+    evaluation = callback.dynamics.evaluation().table.to_pandas().sort_values("position")
+    assert evaluation.position.tolist() == list(range(N)) and (evaluation.epoch == EPOCHS - 1).all()
+    # the recorded pass is the trained model in eval mode (no dropout): recompute it directly
+    model.eval()
+    with torch.no_grad():
+        batch = DataCollatorWithPadding(tokenizer)([{"input_ids": r["input_ids"], "attention_mask": r["attention_mask"]}
+                                                     for r in encoded])
+        probs = torch.softmax(model(**batch).logits, -1).numpy()
+    onehot = np.eye(2)[np.asarray(raw["label"])]
+    np.testing.assert_allclose(evaluation.el2n, np.linalg.norm(probs - onehot, axis=1), rtol=1e-4, atol=1e-5)
+    scores = EL2NScorer(callback.dynamics, mode="eval").score(raw)["score"]
+    np.testing.assert_allclose(scores, np.linalg.norm(probs - onehot, axis=1), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="eval_epochs"):
+        ForgettingCallback(eval_epochs=(-1,))
+
+
 def test_second_train_call_starts_fresh_records(encoded, tokenizer, tmp_path):
     callback = ForgettingCallback()
     trainer = make_trainer(tiny_bert(tokenizer), encoded, tokenizer, tmp_path, callbacks=[callback], num_train_epochs=1)
@@ -244,7 +271,8 @@ def test_resume_from_checkpoint_gives_consistent_dynamics(encoded, tokenizer, ra
 
     def run(output_dir, crash_at=None, resume=False):
         sunk = []
-        callback = ForgettingCallback(epoch_sink=lambda epoch, table: sunk.append((epoch, table.num_rows)))
+        callback = ForgettingCallback(epoch_sink=lambda epoch, table: sunk.append((epoch, table.num_rows)),
+                                      eval_epochs=(0,))  # the eval records of epoch 0 go into checkpoint-6
         extra = [Crash(crash_at)] if crash_at else []
         trainer = make_trainer(tiny_bert(tokenizer), encoded, tokenizer, output_dir, callbacks=[callback, *extra],
                                **settings)
@@ -253,7 +281,7 @@ def test_resume_from_checkpoint_gives_consistent_dynamics(encoded, tokenizer, ra
         return callback, sunk
 
     reference, reference_sunk = run(tmp_path / "clean")
-    assert reference_sunk == [(0, N), (1, N), (2, N)]
+    assert reference_sunk == [(0, 2 * N), (1, N), (2, N)]  # epoch 0: training presentations and evaluations
 
     crashed_dir = tmp_path / "crashed"
     with pytest.raises(KeyboardInterrupt):
@@ -269,6 +297,8 @@ def test_resume_from_checkpoint_gives_consistent_dynamics(encoded, tokenizer, ra
     for column in ("prob", "margin", "loss", "el2n"):
         np.testing.assert_allclose(a[column].to_numpy(), b[column].to_numpy(), rtol=1e-4, atol=1e-5)
     check_every_example_once_per_epoch(resumed.dynamics, raw, epochs=3)
+    np.testing.assert_allclose(reference.dynamics.evaluation().table.sort_by("position")["el2n"].to_numpy(),
+                               resumed.dynamics.evaluation().table.sort_by("position")["el2n"].to_numpy(), rtol=1e-4)
 
 
 def test_resume_from_a_checkpoint_without_records_is_an_error(encoded, tokenizer, tmp_path):

@@ -17,6 +17,7 @@ from dprune.dynamics.records import Dynamics
 from dprune.store import ArtifactStore
 from dprune.dynamics.finetune import finetune_dynamics
 from dprune.dynamics.probe import train_linear_probe
+from dprune.scorers.dynamics import EL2NScorer
 from dprune.stages.dynamics import DYNAMICS, dynamics_stage
 
 
@@ -198,6 +199,11 @@ def test_finetune_dynamics_records_every_example(small_reviews):
     assert dyn.meta["source"] == "fine_tune"
     assert dyn.label_mapping.names == ["rotten", "fresh"]
     assert len(dyn.align(small_reviews)) == 16
+    evaluation = dyn.evaluation().table.to_pandas()  # EL2N as in the paper: eval mode, end of epoch 1
+    assert sorted(evaluation.row_id) == sorted(small_reviews["row_id"]) and (evaluation.epoch == 1).all()
+    assert dyn.meta["config"]["eval_epochs"] == [1]
+    el2n = EL2NScorer(dyn).score(small_reviews)["score"]
+    assert np.isfinite(el2n).all() and not np.allclose(el2n, EL2NScorer(dyn, mode="forward").score(small_reviews)["score"])
 
 
 def test_finetune_stage_resumes_from_its_last_checkpoint(small_reviews, tmp_path, monkeypatch):

@@ -94,6 +94,32 @@ def test_label_noise_makes_its_own_dataset_and_dynamics_pruning_drops_flipped_la
     assert rows[("top_k(aum)", 0)]["flipped_kept"] < random_flipped, "high AUM keeps fewer flipped labels than random"
 
 
+def test_dynamics_methods_are_compared_with_their_flipped_label_auroc(prefect_server, sample, tmp_path):
+    store = str(tmp_path / "store")
+    partial = {"name": "partial_finetune", "params": {"train_layers": 1, "epochs": 2, "seeds": [0], "max_length": 32}}
+    label = "partial_finetune:train_layers=1,epochs=2,seeds=[0],max_length=32"
+    result = _run(sample, store, str(tmp_path / "out"), noise=0.2, noise_seed=1, score_columns=["aum", "kmeans_distance"],
+                  pruners=["top_k"], fractions=[0.7], dynamics_methods=["linear_probe", partial])
+    assert result["methods"] == ["top_k(kmeans_distance)", "top_k(aum) [linear_probe]", f"top_k(aum) [{label}]"]
+    methods = [r["method"] for r in result["rows"]]
+    assert methods.count(RANDOM) == 3 and methods.count("top_k(kmeans_distance)") == 1, "shared methods run once"
+    dynamics = {a["key"]: a for a in ArtifactStore(store).ls() if a["stage"] == "dynamics"}
+    assert len(dynamics) == 2, "each dynamics method trains its own dynamics"
+    auroc = {(r["source"], r["score"]): r["auroc"] for r in result["detection"]}
+    assert {("linear_probe", "aum"), ("linear_probe", "el2n"), (label, "aum"), (label, "el2n")} <= set(auroc)
+    assert all(r["flipped"] == 60 and r["rows"] == 300 for r in result["detection"])
+    assert auroc["linear_probe", "aum"] > 0.6 and auroc[label, "aum"] > 0.6, "both rank flipped labels first"
+    assert pq.read_table(result["results"]["detection"]).num_rows == len(result["detection"])
+    markdown = Path(result["results"]["markdown"]).read_text()
+    assert "Flipped-label detection" in markdown and f"| linear_probe | {label} |" in markdown
+    assert f"| top_k(aum) [{label}] |" in markdown
+    with pytest.raises(InvalidParameterError, match=r"'dynamics_methods' parameter of evaluate must be one of"):
+        _run(sample, str(tmp_path / "other"), str(tmp_path / "out2"), dynamics_methods=["linear_prob"])
+    with pytest.raises(InvalidParameterError, match=r"dynamics stage is off"):
+        _run(sample, str(tmp_path / "other"), str(tmp_path / "out2"), dynamics=False, dynamics_methods=["fine_tune"])
+    assert not (tmp_path / "other").exists(), "bad comparisons fail before any work"
+
+
 def test_bad_settings_fail_before_any_work(prefect_server, sample, tmp_path):
     store = tmp_path / "store"
     with pytest.raises(InvalidParameterError, match=r"'fractions' parameter of evaluate must be a number in \(0, 1\]"):
@@ -109,11 +135,14 @@ def test_bad_settings_fail_before_any_work(prefect_server, sample, tmp_path):
 def test_cli_flags_become_flow_parameters():
     params, _ = parse_args(["--fractions", "0.2", "0.5", "--score-columns", "aum", "el2n", "--pruners", "top_k",
                          "coverage_centric:beta=0.1", "--noise", "0.2", "--seeds", "3", "4", "5", "--no-perplexity",
-                         "--method-options", "l2=0.01", "--test-dataset", "test.parquet"])
+                         "--method-options", "l2=0.01", "--test-dataset", "test.parquet",
+                         "--dynamics-methods", "linear_probe", "partial_finetune:train_layers=1"])
     assert params["fractions"] == [0.2, 0.5] and params["seeds"] == [3, 4, 5] and params["noise"] == 0.2
     assert params["pruners"] == [{"name": "top_k", "params": {}}, {"name": "coverage_centric", "params": {"beta": 0.1}}]
     assert params["perplexity"] is False and params["method_options"] == {"l2": 0.01}
     assert "dynamics" not in params and "store" not in params and params["test_dataset"] == "test.parquet"
+    assert params["dynamics_methods"] == [{"name": "linear_probe", "params": {}},
+                                          {"name": "partial_finetune", "params": {"train_layers": 1}}]
 
 
 def test_cli_shares_config_label_none_and_task_runner_with_the_prune_flow(tmp_path):
