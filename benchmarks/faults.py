@@ -1,9 +1,9 @@
 #!/usr/bin/env python
-"""Fault injection on the artifact store: how often a wrong result is used or data is lost.
+"""Fault injection on the artifact store and on whole flow runs: how often a wrong result is used or data is lost.
 
-Each fault is tried ``--trials`` times (fewer with ``--quick``) against a local store, with a
-"stage" that writes a 6-shard table (``ArtifactStore.write_table``) and a "reader" that
-uses it the way stages do (``exists`` then ``read_table``):
+**Store part.** Each fault is tried ``--trials`` times (fewer with ``--quick``) against a local
+store, with a "stage" that writes a 6-shard table (``ArtifactStore.write_table``) and a "reader"
+that uses it the way stages do (``exists`` then ``read_table``):
 
 * ``sigkill``: a writer process is SIGKILLed at a random moment, then the stage is re-run;
 * ``byte_flip``: one byte of a random committed shard is flipped, then the stage re-runs;
@@ -17,8 +17,35 @@ uses it the way stages do (``exists`` then ``read_table``):
 A trial counts as **wrong** when the reader gets rows that differ from what some writer
 wrote, without an error, and as **lost** when a finished writer's artifact (or a user
 file) is gone or unreadable afterwards. Errors that name the problem are fine (reported,
-not counted). The table is printed in Markdown (for the README); the last line is one JSON
-object. Usage: ``python benchmarks/faults.py [--quick] [--trials N] [--seed S]``.
+not counted).
+
+**Flow part.** ``python flows/prune.py`` (the default stages with small settings, on
+``--rows`` rows of the bundled data) against one Prefect server that the script starts on
+127.0.0.1 (or ``--prefect-api``). A clean run is the reference. Then:
+
+* ``sigkill_<stage>``: a run is started and its process group SIGKILLed at a random moment
+  of that stage (after the previous stage's task finished, within the time the stage took in
+  the reference run; the last column counts the kills that came before the stage ended). A
+  chain kills each stage in turn, each run resuming the last one's store. After each kill:
+  every committed artifact must equal the reference's artifact of the same key (else
+  **wrong**), no committed artifact may disappear or change, ``verify()`` must be clean
+  (else **lost**), and a reader holding the output folder's lock must see one run's
+  complete output or none;
+* ``rerun_after_kills``: then a run to the end; its kept ids, ``scores.parquet``, pruned
+  data (Parquet and ``save_to_disk``) and report summary must equal the reference's;
+* ``concurrent_runs_one_store``: two runs at once on a new store, different pruners and
+  outputs: both must finish with the results of runs made alone;
+* ``concurrent_runs_one_output``: two runs with different pruners into one ``--output``:
+  every look (taking the folder's lock, every 0.2 s) and the end state must be one run's
+  complete output (kept ids, Parquet, ``save_to_disk``, ``scores.parquet`` and the report
+  agree), and both runs must finish (the second waits).
+
+Full: every stage killed in each of ``--chains`` chains (1), one store pair, two output
+pairs (~10 minutes on 2 cores); ``--quick``: kills in embeddings, perplexity and export and
+one output pair; ``--smoke``: text stages without torch, one kill in the perplexity shards
+and one output pair (the slow test). Tables are printed in Markdown (for the README); the
+last line is one JSON object. Usage:
+``python benchmarks/faults.py [--quick | --smoke] [--only store|flows] [--trials N] [--seed S]``.
 """
 
 from __future__ import annotations
@@ -178,11 +205,11 @@ def run(trials: int, seed: int, workdir: str) -> dict[str, Outcome]:
 
 
 # =========================================================================== faults in whole flow runs
-#: The default prune flow's stages in run order, and the Prefect task (its name in the flow's log) that
-#: ends each one.
-FLOW_STAGES = {"dataset": "load", "embeddings": "embed", "clusters": "cluster", "kenlm": "kenlm",
-               "perplexity": "perplexity", "dynamics": "train", "scores": "score", "selection": "prune",
-               "export": "export", "report": "report"}
+#: The default prune flow's stages in run order, and the Prefect tasks (their names in the flow's log)
+#: that do each one's work.
+FLOW_STAGES = {"dataset": ("load",), "embeddings": ("embed-shard", "embed"), "clusters": ("cluster",),
+               "kenlm": ("kenlm",), "perplexity": ("perplexity-shard", "perplexity"), "dynamics": ("train",),
+               "scores": ("score",), "selection": ("prune",), "export": ("export",), "report": ("report",)}
 #: Small settings of the default flow, so that a cold run takes seconds.
 FLOW_SETTINGS = ["--embedding", "shard_rows=100", "--clustering", "num_clusters=4",
                  "--perplexity", "order=3,shard_rows=100", "--dynamics", "seeds=[0]"]
@@ -212,8 +239,7 @@ class Flows:
     def __init__(self, work: Path, env: dict[str, str], dataset: str, settings: list[str], stages: tuple[str, ...]):
         self.work, self.env, self.dataset, self.settings, self.stages = work, env, dataset, settings, stages
         self.runs = 0
-        self.tasks: dict[str, int] = {}  # task name -> times it runs in a whole flow
-        self.windows: dict[str, float] = {}  # stage -> seconds from the previous stage's end to its own
+        self.windows: dict[str, list[float]] = {}  # stage -> seconds each of its tasks took
 
     def start(self, store: str, output: str, pruner: str | None = None) -> tuple[subprocess.Popen, Path]:
         self.runs += 1
@@ -232,32 +258,39 @@ class Flows:
         return log
 
     def learn(self, log: Path) -> None:
-        """Task counts and stage windows from a clean cold run's log."""
+        """Task counts, and how long each task of each stage took, from a clean cold run's log."""
         begun, finished = flow_log(log)
-        self.tasks = {name: len(times) for name, times in finished.items()}
         previous = begun
         for stage in self.stages:
-            end = max(finished[FLOW_STAGES[stage]])
-            self.windows[stage] = max(end - previous, 0.05)
-            previous = end
+            ends = sorted(t for name in FLOW_STAGES[stage] for t in finished[name])
+            self.windows[stage] = [max(end - start, 0.05) for start, end in zip([previous, *ends], ends)]
+            previous = ends[-1]
+
+    def finished(self, log: Path, stage: str | None) -> int:
+        """How many of ``stage``'s tasks the run writing ``log`` has finished (None: 1 once its flow run began)."""
+        begun, finished = flow_log(log)
+        if stage is None:
+            return int(begun is not None)
+        return sum(len(finished.get(name, ())) for name in FLOW_STAGES[stage])
 
     def done(self, log: Path, stage: str | None) -> bool:
         """Whether the run writing ``log`` has finished ``stage`` (None: whether its flow run began)."""
-        begun, finished = flow_log(log)
-        if stage is None:
-            return begun is not None
-        name = FLOW_STAGES[stage]
-        return len(finished.get(name, ())) >= self.tasks[name]
+        return self.finished(log, stage) >= (1 if stage is None else len(self.windows[stage]))
 
     def kill_inside(self, store: str, output: str, stage: str, rng: random.Random) -> bool:
         """Start a run, SIGKILL its process group at a random moment of ``stage``; True when the
-        kill came before the stage ended (else the run was further on, or finished)."""
+        kill came before the stage ended (else the run was further on, or finished).
+
+        The moment: during a random one of the stage's tasks (a shard, the commit...), after the
+        task before it finished, within 0.8 of the time that task took in the reference run.
+        """
         index = self.stages.index(stage)
         previous = self.stages[index - 1] if index else None
+        task = rng.randrange(len(self.windows[stage]))
         proc, log = self.start(store, output)
-        while not self.done(log, previous) and proc.poll() is None:
+        while proc.poll() is None and not (self.done(log, previous) and self.finished(log, stage) >= task):
             time.sleep(0.01)
-        time.sleep(rng.uniform(0, self.windows[stage]))
+        time.sleep(rng.uniform(0, 0.8 * self.windows[stage][task]))
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -481,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 store trials per fault; 3 flow kills, one pair")
     parser.add_argument("--trials", type=int, default=None, help="store trials per fault (default 20)")
-    parser.add_argument("--chains", type=int, default=2, help="flow kill chains (each kills every stage once)")
+    parser.add_argument("--chains", type=int, default=1, help="flow kill chains (each kills every stage once)")
     parser.add_argument("--rows", type=int, default=300, help="rows of the bundled data the flows prune")
     parser.add_argument("--only", choices=["store", "flows"], help="run one part")
     parser.add_argument("--smoke", action="store_true",
