@@ -11,6 +11,7 @@ files of an output folder always come from one run.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -23,6 +24,8 @@ from pathlib import Path
 
 __all__ = ["JOURNAL_NAME", "LOCK_NAME", "STAGING_PREFIX", "OutputFiles", "output_lock", "output_transaction",
            "publish", "recover", "replace_path"]
+
+logger = logging.getLogger("dprune.outputs")
 
 #: The lock file that serializes the runs writing one output folder.
 LOCK_NAME = ".dprune-output.lock"
@@ -109,7 +112,12 @@ def output_lock(folder: str | os.PathLike) -> Iterator[None]:
         yield
         return
     with open(folder / LOCK_NAME, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            logger.warning("dprune: another run is writing %s; waiting for it to finish (lock %s)",
+                           folder, folder / LOCK_NAME)
+            fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             recover(folder)
             yield

@@ -86,3 +86,32 @@ def test_publish_refuses_a_staging_folder_elsewhere(tmp_path):
     (tmp_path / "elsewhere").mkdir()
     with pytest.raises(ValueError, match="must be inside the output folder"):
         publish(tmp_path / "elsewhere", tmp_path / "out")
+
+
+def test_a_second_writer_waits_and_says_so(tmp_path):
+    import logging
+    import threading
+
+    out, order, waiting = tmp_path / "out", [], threading.Event()
+
+    class Seen(logging.Handler):
+        def emit(self, record):
+            if "another run is writing" in record.getMessage():
+                waiting.set()
+
+    def second():
+        with output_lock(out):
+            order.append("second")
+
+    handler = Seen()
+    logging.getLogger("dprune.outputs").addHandler(handler)
+    try:
+        with output_lock(out):
+            waiter = threading.Thread(target=second)
+            waiter.start()
+            assert waiting.wait(timeout=60), "the second writer says that it waits"
+            order.append("first done")
+        waiter.join()
+    finally:
+        logging.getLogger("dprune.outputs").removeHandler(handler)
+    assert order == ["first done", "second"]
