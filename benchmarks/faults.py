@@ -30,7 +30,7 @@ not counted).
   every committed artifact must equal the reference's artifact of the same key (else
   **wrong**), no committed artifact may disappear or change, ``verify()`` must be clean
   (else **lost**), and a reader holding the output folder's lock must see one run's
-  complete output or none;
+  complete output (the folder starts with the files of an earlier run with another pruner);
 * ``rerun_after_kills``: then a run to the end; its kept ids, ``scores.parquet``, pruned
   data (Parquet and ``save_to_disk``) and report summary must equal the reference's;
 * ``concurrent_runs_one_store``: two runs at once on a new store, different pruners and
@@ -40,7 +40,7 @@ not counted).
   complete output (kept ids, Parquet, ``save_to_disk``, ``scores.parquet`` and the report
   agree), and both runs must finish (the second waits).
 
-Full: every stage killed in each of ``--chains`` chains (1), one store pair, two output
+Full: every stage killed in each of ``--chains`` chains (3), one store pair, two output
 pairs (~10 minutes on 2 cores); ``--quick``: kills in embeddings, perplexity and export and
 one output pair; ``--smoke``: text stages without torch, one kill in the perplexity shards
 and one output pair (the slow test). Tables are printed in Markdown (for the README); the
@@ -63,6 +63,7 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
+import shutil  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -460,7 +461,8 @@ def run_flows(work: Path, env: dict[str, str], *, chains: int, stages: tuple[str
     results["rerun_after_kills"] = FlowOutcome()
     results["concurrent_runs_one_store"] = FlowOutcome()
     results["concurrent_runs_one_output"] = FlowOutcome()
-    for chain in range(chains):
+    for chain in range(chains):  # the output folder holds an earlier run's files, as when a user re-prunes
+        shutil.copytree(references[OTHER_PRUNER], work / f"chain-{chain}-out")
         kill_chain(flows, kill_stages, str(work / f"chain-{chain}-store"), work / f"chain-{chain}-out",
                    (reference, references[None]), rng, results)
     for pair in range(store_pairs):
@@ -501,8 +503,14 @@ def flow_part(args: argparse.Namespace, work: Path) -> dict[str, FlowOutcome]:
         plan = {"chains": 1, "stages": tuple(FLOW_STAGES), "kill_stages": ["embeddings", "perplexity", "export"],
                 "store_pairs": 0, "output_pairs": 1, "settings": FLOW_SETTINGS}
     else:
-        plan = {"chains": args.chains, "stages": tuple(FLOW_STAGES), "kill_stages": list(FLOW_STAGES),
+        plan = {"chains": 3, "stages": tuple(FLOW_STAGES), "kill_stages": list(FLOW_STAGES),
                 "store_pairs": 1, "output_pairs": 2, "settings": FLOW_SETTINGS}
+    if args.kill:
+        unknown = sorted(set(args.kill) - set(plan["stages"]))
+        if unknown:
+            raise SystemExit(f"error: --kill {unknown}: not stages of this run; they are {list(plan['stages'])}")
+        plan["kill_stages"] = args.kill
+    plan["chains"] = args.chains if args.chains is not None else plan["chains"]
     try:
         return run_flows(work, env, rows=args.rows, seed=args.seed, **plan)
     finally:
@@ -514,12 +522,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 store trials per fault; 3 flow kills, one pair")
     parser.add_argument("--trials", type=int, default=None, help="store trials per fault (default 20)")
-    parser.add_argument("--chains", type=int, default=1, help="flow kill chains (each kills every stage once)")
+    parser.add_argument("--chains", type=int, help="flow kill chains, each killing every chosen stage once "
+                                                    "(default 3; --quick and --smoke: 1)")
     parser.add_argument("--rows", type=int, default=300, help="rows of the bundled data the flows prune")
     parser.add_argument("--only", choices=["store", "flows"], help="run one part")
     parser.add_argument("--smoke", action="store_true",
                         help="flows only: one kill inside the perplexity shards and one shared-output pair, "
                              "text stages without torch (what the slow test runs)")
+    parser.add_argument("--kill", nargs="+", metavar="STAGE", help="flow stages to kill in (default: by mode)")
     parser.add_argument("--prefect-api", help="use this running Prefect server instead of starting one")
     parser.add_argument("--keep", help="keep the work folder (stores, outputs, logs) at this path")
     parser.add_argument("--seed", type=int, default=0)
