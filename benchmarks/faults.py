@@ -45,7 +45,7 @@ pairs (~10 minutes on 2 cores); ``--quick``: kills in embeddings, perplexity and
 one output pair; ``--smoke``: text stages without torch, one kill in the perplexity shards
 and one output pair (the slow test). Tables are printed in Markdown (for the README); the
 last line is one JSON object. Usage:
-``python benchmarks/faults.py [--quick | --smoke] [--only store|flows] [--trials N] [--seed S]``.
+``python benchmarks/faults.py [--quick | --smoke] [--only store|flows] [--kill STAGE ...] [--chains N] [--seed S]``.
 """
 
 from __future__ import annotations
