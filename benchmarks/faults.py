@@ -210,7 +210,7 @@ def run(trials: int, seed: int, workdir: str) -> dict[str, Outcome]:
 #: that do each one's work.
 FLOW_STAGES = {"dataset": ("load",), "embeddings": ("embed-shard", "embed"), "clusters": ("cluster",),
                "kenlm": ("kenlm",), "perplexity": ("perplexity-shard", "perplexity"), "dynamics": ("train",),
-               "scores": ("score",), "selection": ("prune",), "export": ("export",), "report": ("report",)}
+               "scores": ("score", "scores"), "selection": ("prune",), "export": ("export",), "report": ("report",)}
 #: Small settings of the default flow, so that a cold run takes seconds.
 FLOW_SETTINGS = ["--embedding", "shard_rows=100", "--clustering", "num_clusters=4",
                  "--perplexity", "order=3,shard_rows=100", "--dynamics", "seeds=[0]"]
@@ -263,7 +263,10 @@ class Flows:
         begun, finished = flow_log(log)
         previous = begun
         for stage in self.stages:
-            ends = sorted(t for name in FLOW_STAGES[stage] for t in finished[name])
+            ends = sorted(t for name in FLOW_STAGES[stage] for t in finished.get(name, ()))
+            if not ends:
+                raise SystemExit(f"the reference run's log {log} shows no task of stage {stage!r} "
+                                 f"(looked for {FLOW_STAGES[stage]}); has the flow changed?")
             self.windows[stage] = [max(end - start, 0.05) for start, end in zip([previous, *ends], ends)]
             previous = ends[-1]
 
