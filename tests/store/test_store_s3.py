@@ -18,7 +18,7 @@ moto_server = pytest.importorskip("moto.server", reason="needs moto[server] (the
 s3fs = pytest.importorskip("s3fs", reason="needs s3fs (the test extra)")
 boto3 = pytest.importorskip("boto3", reason="needs boto3 (a dependency of moto)")
 
-from dprune.store import ArtifactStore, CorruptArtifactError, NotAStoreError  # noqa: E402
+from dprune.store import ArtifactStore, CorruptArtifactError, NotAStoreError, checksums  # noqa: E402
 
 pytestmark = pytest.mark.slow  # HTTP round trips to a local server: ~30 s in all
 
@@ -145,7 +145,6 @@ def test_a_remote_shard_corrupted_after_it_was_cached_is_found_by_the_next_proce
     assert first.read_table(ref).equals(_table())
     shard = posixpath.join(first.artifact_dir(ref), first.manifest(ref)["shards"][2]["name"])
     _flip_remote_byte(first, shard)
-    from dprune.store import checksums
     checksums.forget(shard)  # what a new process knows: nothing proved yet
     later = _store(options)
     assert not later.exists(ref)  # the remote bytes are hashed on first use, not only their size
@@ -164,7 +163,6 @@ def test_a_remote_file_is_checked_on_first_use_and_a_proof_spares_the_second_has
     path = store.local_file(ref, "model.bin")
     assert open(path, "rb").read() == b"weights" * 1000
     remote = posixpath.join(store.artifact_dir(ref), store.manifest(ref)["files"][0]["path"])
-    from dprune.store import checksums
     assert checksums.proven(store.backend, remote, store.manifest(ref)["files"][0]["sha256"])
     _flip_remote_byte(store, remote)  # a new ETag: the proof no longer covers it
     with pytest.raises(CorruptArtifactError, match="_quarantine"):
