@@ -45,6 +45,7 @@ from dprune.evaluation.methods import (
     random_methods,
 )
 from dprune.evaluation.runner import EvaluationInputs
+from dprune.core.outputs import output_transaction
 from dprune.core.params import InvalidParameterError, Options, check_param
 from dprune.core.registry import ComponentSpec
 from dprune.stages.dynamics import METHODS
@@ -185,80 +186,87 @@ def evaluate(
     check_store(store)
     output_dir = Path(output)
 
-    clean_ref = load_task(store, dataset, split=split, text_column=text_column, label_column=label_column,
-                          audio_column=audio_column)
-    check_labelled(store_of(clean_ref), clean_ref, label_column)
-    audio_data = store_of(clean_ref).manifest(clean_ref)["meta"].get("audio_column")
-    if audio_data is not None:
-        if method != "probe":
-            raise InvalidParameterError(
-                f"The 'method' parameter of evaluate must be 'probe' for speech data (dataset {dataset!r} has audio; "
-                f"the probe trains on its audio embeddings). Got {method!r} instead."
-            )
-        methods = build_methods(score_columns or DEFAULT_SPEECH_SCORERS, pruners or DEFAULT_PRUNERS,
-                                known_scorers=speech_columns, seed=seeds[0])
-        # The probe needs embeddings even when the prune run's audio embeddings are off (False).
-        embedding_options = {"audio_column": audio_data, **(speech["audio_embedding"] or DEFAULT_AUDIO_EMBEDDING)}
-        shard_task, commit_task = audio_embeddings_shard_task, audio_embeddings_task
-    else:
-        methods = build_methods(score_columns or DEFAULT_SCORERS, pruners or DEFAULT_PRUNERS,
-                                known_scorers=stage_score_columns(stages), seed=seeds[0])
-        # The probe needs embeddings even when the prune run's embedding stage is off (False).
-        embedding_options = {"text_column": text_column,
-                             **(stage_settings(embedding, DEFAULT_EMBEDDING) or DEFAULT_EMBEDDING)}
-        shard_task, commit_task = embed_shard_task, embed_task
-    dynamic_columns = [c for c in (stages["dynamics"] or {}).get("scores", []) if reads_dynamics(c)]
-    compared = [m for m in methods if set(map(str, m.params.values())) & set(dynamic_columns)]
+    # One evaluation at a time writes this folder (a second one waits); the results are written aside and
+    # moved into place together when the evaluation ends.
+    with output_transaction(output_dir) as staging:
+        clean_ref = load_task(store, dataset, split=split, text_column=text_column, label_column=label_column,
+                              audio_column=audio_column)
+        check_labelled(store_of(clean_ref), clean_ref, label_column)
+        audio_data = store_of(clean_ref).manifest(clean_ref)["meta"].get("audio_column")
+        if audio_data is not None:
+            if method != "probe":
+                raise InvalidParameterError(
+                    f"The 'method' parameter of evaluate must be 'probe' for speech data (dataset {dataset!r} "
+                    "has audio; "
+                    f"the probe trains on its audio embeddings). Got {method!r} instead."
+                )
+            methods = build_methods(score_columns or DEFAULT_SPEECH_SCORERS, pruners or DEFAULT_PRUNERS,
+                                    known_scorers=speech_columns, seed=seeds[0])
+            # The probe needs embeddings even when the prune run's audio embeddings are off (False).
+            embedding_options = {"audio_column": audio_data, **(speech["audio_embedding"] or DEFAULT_AUDIO_EMBEDDING)}
+            shard_task, commit_task = audio_embeddings_shard_task, audio_embeddings_task
+        else:
+            methods = build_methods(score_columns or DEFAULT_SCORERS, pruners or DEFAULT_PRUNERS,
+                                    known_scorers=stage_score_columns(stages), seed=seeds[0])
+            # The probe needs embeddings even when the prune run's embedding stage is off (False).
+            embedding_options = {"text_column": text_column,
+                                 **(stage_settings(embedding, DEFAULT_EMBEDDING) or DEFAULT_EMBEDDING)}
+            shard_task, commit_task = embed_shard_task, embed_task
+        dynamic_columns = [c for c in (stages["dynamics"] or {}).get("scores", []) if reads_dynamics(c)]
+        compared = [m for m in methods if set(map(str, m.params.values())) & set(dynamic_columns)]
 
-    def embed(dataset_ref: ArtifactRef) -> ArtifactRef:
-        shard_rows = resolve_shard_rows(dataset_ref, embedding_options["shard_rows"])
-        return map_shard_tasks(shard_task, commit_task, dataset_ref, shard_rows=shard_rows, reuse_only=reuse_only,
-                               options={**embedding_options, "shard_rows": shard_rows})
+        def embed(dataset_ref: ArtifactRef) -> ArtifactRef:
+            shard_rows = resolve_shard_rows(dataset_ref, embedding_options["shard_rows"])
+            return map_shard_tasks(shard_task, commit_task, dataset_ref, shard_rows=shard_rows, reuse_only=reuse_only,
+                                   options={**embedding_options, "shard_rows": shard_rows})
 
-    source, source_split = dataset, split
-    if noise:
-        source = flip_labels_task(clean_ref, str(output_dir / "noisy_labels"), fraction=noise, seed=noise_seed,
-                                  label_column=label_column)
-        source_split = "train"
-    run = prune(dataset=source, split=source_split, text_column=text_column, label_column=label_column,
-                embedding=embedding, clustering=clustering, perplexity=perplexity,
-                dynamics=variants[0][1] if variants else dynamics,
-                audio=audio, asr=asr, audio_embedding=audio_embedding, duplicates=duplicates,
-                audio_column=audio_data, store=store, output=str(output_dir / "prune"), reuse_only=reuse_only)
-    train_ref = ArtifactRef.from_dict(run["dataset"])
-    if test_split is None and test_dataset is None:
-        test_split = "test"
-    test_ref = load_task(store, test_dataset or dataset, split=test_split, text_column=text_column,
-                         label_column=label_column, audio_column=audio_column)
-    probe = method == "probe"
-    inputs = EvaluationInputs(
-        train=train_ref, test=test_ref, scores=tuple(ArtifactRef.from_dict(r) for r in run["scores"]),
-        train_embeddings=embed(train_ref) if probe else None, test_embeddings=embed(test_ref) if probe else None,
-        text_column=text_column, label_column=label_column, downstream=method, downstream_options=method_options or {},
-    )
-    rows = full_data_task(inputs, seed=seeds[0])
-    shared = [m for m in methods if not variants or m not in compared]
-    for each in random_methods(seeds) + shared:
-        rows += evaluate_task(inputs, each, fractions)
-    scored_columns = [c for c in run["score_columns"] if c in dynamic_columns or c == "confident_learning"]
-    first = variants[0][0] if variants else (stages["dynamics"] or {}).get("method", "scores")
-    detection = detection_task(inputs, scored_columns, first) if noise and scored_columns else []
-    evaluated = list(shared)
-    for index, (label, settings) in enumerate(variants):
-        variant_inputs = inputs
-        if index:  # the first is the prune run's; the others train their own dynamics on the same rows
-            refs = dynamics_scores(train_ref, embed(train_ref), stage_settings(settings, DEFAULT_DYNAMICS),
-                                   text_column=text_column, label_column=label_column, reuse_only=reuse_only,
-                                   names=dynamic_columns)
-            variant_inputs = dataclasses.replace(inputs, scores=tuple(refs))
-            if noise:
-                detection += detection_task(variant_inputs, dynamic_columns, label)
-        for each in compared:
-            named = dataclasses.replace(each, name=f"{each.name} [{label}]",
-                                        scorer=f"{each.scorer or each.family} [{label}]")
-            rows += evaluate_task(variant_inputs, named, fractions)
-            evaluated.append(named)
-    results = evaluation_report_task(rows, str(output_dir), _title(dataset, method, noise, noise_seed), detection)
+        source, source_split = dataset, split
+        if noise:
+            source = flip_labels_task(clean_ref, str(output_dir / "noisy_labels"), fraction=noise, seed=noise_seed,
+                                      label_column=label_column)
+            source_split = "train"
+        run = prune(dataset=source, split=source_split, text_column=text_column, label_column=label_column,
+                    embedding=embedding, clustering=clustering, perplexity=perplexity,
+                    dynamics=variants[0][1] if variants else dynamics,
+                    audio=audio, asr=asr, audio_embedding=audio_embedding, duplicates=duplicates,
+                    audio_column=audio_data, store=store, output=str(output_dir / "prune"), reuse_only=reuse_only)
+        train_ref = ArtifactRef.from_dict(run["dataset"])
+        if test_split is None and test_dataset is None:
+            test_split = "test"
+        test_ref = load_task(store, test_dataset or dataset, split=test_split, text_column=text_column,
+                             label_column=label_column, audio_column=audio_column)
+        probe = method == "probe"
+        inputs = EvaluationInputs(
+            train=train_ref, test=test_ref, scores=tuple(ArtifactRef.from_dict(r) for r in run["scores"]),
+            train_embeddings=embed(train_ref) if probe else None, test_embeddings=embed(test_ref) if probe else None,
+            text_column=text_column, label_column=label_column, downstream=method,
+            downstream_options=method_options or {},
+        )
+        rows = full_data_task(inputs, seed=seeds[0])
+        shared = [m for m in methods if not variants or m not in compared]
+        for each in random_methods(seeds) + shared:
+            rows += evaluate_task(inputs, each, fractions)
+        scored_columns = [c for c in run["score_columns"] if c in dynamic_columns or c == "confident_learning"]
+        first = variants[0][0] if variants else (stages["dynamics"] or {}).get("method", "scores")
+        detection = detection_task(inputs, scored_columns, first) if noise and scored_columns else []
+        evaluated = list(shared)
+        for index, (label, settings) in enumerate(variants):
+            variant_inputs = inputs
+            if index:  # the first is the prune run's; the others train their own dynamics on the same rows
+                refs = dynamics_scores(train_ref, embed(train_ref), stage_settings(settings, DEFAULT_DYNAMICS),
+                                       text_column=text_column, label_column=label_column, reuse_only=reuse_only,
+                                       names=dynamic_columns)
+                variant_inputs = dataclasses.replace(inputs, scores=tuple(refs))
+                if noise:
+                    detection += detection_task(variant_inputs, dynamic_columns, label)
+            for each in compared:
+                named = dataclasses.replace(each, name=f"{each.name} [{label}]",
+                                            scorer=f"{each.scorer or each.family} [{label}]")
+                rows += evaluate_task(variant_inputs, named, fractions)
+                evaluated.append(named)
+        staged = evaluation_report_task(rows, str(staging), _title(dataset, method, noise, noise_seed), detection,
+                                        link_dir=str(output_dir))
+    results = {name: str(output_dir / Path(path).relative_to(staging)) for name, path in staged.items()}
     return {"results": results, "prune": run["outputs"], "dataset": train_ref.to_dict(),
             "methods": [m.name for m in evaluated], "rows": rows, "detection": detection}
 

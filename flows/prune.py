@@ -49,7 +49,7 @@ from typing import Any
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from dprune.core.outputs import output_lock
+from dprune.core.outputs import output_transaction
 from dprune.core.params import InvalidParameterError
 from dprune.core.registry import ComponentSpec
 
@@ -288,19 +288,22 @@ def prune(
 
     pruner = pruner or default_pruner(score_columns, preset, speech["duplicates"] if dataset_audio else None)
     selection_ref = prune_task(dataset_ref, score_refs, pruner)
-    with output_lock(output):  # another run writing this folder waits: dataset and report from one run
-        paths = export_task(dataset_ref, score_refs, selection_ref, output)
-        report = report_task(
-            dataset_ref, score_refs, selection_ref, str(Path(output) / "report"),
-            text_column=text_column, label_column=label_column,
+    # Another run writing this folder waits; dataset and report are written aside and moved into place
+    # together (a killed run's half-done move is finished by the next run), so they come from one run.
+    with output_transaction(output) as staging:
+        staged = export_task(dataset_ref, score_refs, selection_ref, str(staging))
+        staged["report"] = report_task(
+            dataset_ref, score_refs, selection_ref, str(staging / "report"),
+            text_column=text_column, label_column=label_column, link_dir=str(Path(output) / "report"),
         )
+    outputs = {name: str(Path(output) / Path(path).relative_to(staging)) for name, path in staged.items()}
     return {
         "dataset": dataset_ref.to_dict(),
         "scores": [ref.to_dict() for ref in score_refs],
         "score_columns": score_columns,
         "pruner": pruner,
         "selection": selection_ref.to_dict(),
-        "outputs": {**paths, "report": report},
+        "outputs": outputs,
     }
 
 

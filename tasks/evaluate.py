@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Sequence
 
 from prefect import get_run_logger
@@ -55,12 +56,17 @@ def detection_task(inputs: EvaluationInputs, columns: Sequence[str], source: str
 
 @stage_task(name="evaluation-report")
 def evaluation_report_task(rows: Sequence[dict[str, Any]], output_dir: str, title: str,
-                           detection: Sequence[dict[str, Any]] = ()) -> dict[str, str]:
-    """Write the results table (Parquet, Markdown), the plot and the flipped-label detection; publish them."""
+                           detection: Sequence[dict[str, Any]] = (), link_dir: str | None = None) -> dict[str, str]:
+    """Write the results table (Parquet, Markdown), the plot and the flipped-label detection; publish them.
+
+    ``link_dir``: the folder the plot will be found in, when ``output_dir`` is a staging folder
+    that the flow moves into place afterwards (default ``output_dir``).
+    """
     paths = write_results(rows, output_dir, title=title, detection=detection)
     create_markdown_artifact(key="dprune-evaluation", markdown=paths.markdown.read_text(encoding="utf-8"),
                              description=title)
-    create_link_artifact(key="dprune-evaluation-plot", link=paths.plot.resolve().as_uri(),
+    plot = Path(link_dir or output_dir) / paths.plot.name
+    create_link_artifact(key="dprune-evaluation-plot", link=plot.resolve().as_uri(),
                          link_text="accuracy against kept fraction")
     get_run_logger().info("evaluation -> %s, %s, %s", paths.parquet, paths.markdown, paths.plot)
     return paths.to_dict()

@@ -23,14 +23,19 @@ def report_task(
     output_dir: str,
     text_column: str = "text",
     label_column: str | None = "label",
+    link_dir: str | None = None,
 ) -> str:
-    """Publish the selection's report (built once per selection) in ``output_dir``; link it and its summary in Prefect."""
+    """Publish the selection's report (built once per selection) in ``output_dir``; link it and its summary in Prefect.
+
+    ``link_dir``: the folder the report will be found in, when ``output_dir`` is a staging folder
+    that the flow moves into place afterwards (default ``output_dir``).
+    """
     report = report_stage(
         store_of(dataset_ref), dataset_ref, list(score_refs), selection_ref, output_dir,
         text_column=text_column, label_column=label_column,
     )
     summary = report.summary
-    link = report.html.resolve().as_uri()
+    link = (Path(link_dir or output_dir) / report.html.name).resolve().as_uri()
     create_table_artifact(
         key="dprune-selection",
         table=summary_rows(summary, link=link),

@@ -8,8 +8,6 @@ Not a store stage: it writes the user's output folder from stored artifacts.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -18,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dprune.core.outputs import OutputFiles, replace_path
+from dprune.core.outputs import OutputFiles, output_transaction
 from dprune.core.base import column_to_numpy
 from dprune.data import ROW_ID
 from dprune.report import scores_table
@@ -48,7 +46,7 @@ def export_stage(
     output_dir: str | Path,
 ) -> ExportPaths:
     """Write the kept rows (with their scores) as Parquet and ``save_to_disk``, a kept-ids manifest and
-    ``scores.parquet`` (all rows)."""
+    ``scores.parquet`` (all rows), holding the folder's lock; the four replace the old ones as one commit."""
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
     scored = attach_scores(store, dataset_ref, score_refs)
@@ -57,14 +55,9 @@ def export_stage(
     kept = scored.select(positions)
     final = ExportPaths(output / "pruned.parquet", output / "pruned_dataset", output / "kept_ids.json",
                         output / "scores.parquet")
-    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=output))  # written aside, then renamed into place
-    try:
+    with output_transaction(output) as staging:  # written aside, then moved into place as one commit
         paths = ExportPaths(*(staging / Path(p).name for p in final.to_dict().values()))
         _write(store, kept, scored, positions, selection, dataset_ref, score_refs, selection_ref, paths)
-        for name, target in final.to_dict().items():
-            replace_path(getattr(paths, name), target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return final
 
 

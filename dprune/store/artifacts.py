@@ -45,6 +45,7 @@ from dprune.store.errors import (
 )
 from dprune.store.layout import (
     FILES_DIR,
+    FILE_PATH_RE,
     INDEX_DIR,
     MANIFEST_NAME,
     MARKER_FORMAT,
@@ -342,8 +343,9 @@ class ArtifactStore:
         and file is present with its recorded size and sha256.
 
         Checksums are computed at most once per process while a file is unchanged (remote
-        stores: sizes only here; shards are hashed when copied to the local cache). A corrupt
-        artifact is quarantined and reported as not existing, so its stage recomputes it."""
+        stores: each file is hashed while it is copied into the local cache, which the read that
+        follows uses). A corrupt artifact is quarantined and reported as not existing, so its
+        stage recomputes it."""
         ref = self.resolve(stage_or_ref, key)
         status, m, _ = self.load_manifest(ref)
         if status != "ok":
@@ -352,11 +354,10 @@ class ArtifactStore:
             return True
         if self.size_problems(ref, m):
             return False
-        if self.backend.local:
-            bad = self.checksum_problems(ref, m)
-            if bad:
-                self.quarantine(ref, m, bad)
-                return False
+        bad = self.checksum_problems(ref, m) if self.backend.local else self.remote_problems(ref, m)
+        if bad:
+            self.quarantine(ref, m, bad)
+            return False
         return True
 
     def quarantine(self, ref: ArtifactRef, m: dict | None, bad: list[str]) -> str:
@@ -518,29 +519,62 @@ class ArtifactStore:
             raise self._corrupt(ref, problems)
         if self.backend.local:
             bad = self.checksum_problems(ref, m, recheck=recheck, include_files=include_files)
-            if bad:
-                qdir = self.quarantine(ref, m, bad)
-                raise self._corrupt(ref, [f"{rel}: sha256 mismatch" for rel in bad], qdir)
+        else:
+            bad = self.remote_problems(ref, m, recheck=recheck, include_files=include_files)
+        if bad:
+            qdir = self.quarantine(ref, m, bad)
+            raise self._corrupt(ref, [f"{rel}: sha256 mismatch" for rel in bad], qdir)
 
     def _shard_paths(self, ref: ArtifactRef, m: dict, verify: bool) -> list[str]:
-        """Local paths of the shards, size- and sha256-checked."""
+        """Local paths of the shards (remote stores: their copies in the local cache), size- and sha256-checked."""
         self._checked(ref, m, verify, include_files=False)
         d = self.artifact_dir(ref)
         if self.backend.local:
             return [os.path.join(d, s["name"]) for s in m["shards"]]
-        return [self._cached(ref, m, self.backend.join(d, s["name"]), s["sha256"], s["bytes"],
-                             os.path.join("shards", s["sha256"][:2], s["sha256"] + ".arrow"))
-                for s in m["shards"]]
+        return [self._cache_path(s["name"], s["sha256"]) for s in m["shards"]]
 
-    def _cached(self, ref: ArtifactRef, m: dict, remote: str, sha: str, size: int, rel: str) -> str:
-        """Copy a remote file into the local cache (keyed by sha256), checking its hash."""
-        local = os.path.join(self.cache_dir, rel)
+    def _cache_path(self, rel: str, sha: str) -> str:
+        """Where the local cache keeps the copy of a remote shard or file (named by its sha256)."""
+        if rel.startswith(FILES_DIR + "/"):
+            return os.path.join(self.cache_dir, "files", sha, FILE_PATH_RE.match(rel).group(2))
+        return os.path.join(self.cache_dir, "shards", sha[:2], sha + ".arrow")
+
+    def remote_problems(self, ref: ArtifactRef, m: dict, *, recheck: bool = False,
+                        include_files: bool = True) -> list[str]:
+        """Relative paths of the remote shards (and files) whose bytes differ from the manifest's sha256.
+
+        Each one is hashed while it is copied into the local cache, at most once per process
+        while the remote object is unchanged (same size and ETag), unless ``recheck``.
+        """
+        d = self.artifact_dir(ref)
+        entries = [(s["name"], s["sha256"], s["bytes"]) for s in m["shards"]]
+        if include_files:
+            entries += [(f["path"], f["sha256"], f["bytes"]) for f in m["files"]]
+
+        def intact(entry: tuple[str, str, int]) -> bool:
+            rel, sha, size = entry
+            try:
+                return self._fetch(self.backend.join(d, *rel.split("/")), sha, size, self._cache_path(rel, sha),
+                                   recheck=recheck)
+            except FileNotFoundError:
+                return False
+
+        with ThreadPoolExecutor(max_workers=max(1, min(len(entries), 8))) as pool:
+            results = list(pool.map(intact, entries))
+        return [rel for (rel, _, _), ok in zip(entries, results) if not ok]
+
+    def _fetch(self, remote: str, sha: str, size: int, local: str, *, recheck: bool = False) -> bool:
+        """Make ``local`` a copy of the remote file, hashing it on the way; False when its bytes do not
+        have hash ``sha``. A copy already in the cache is used when this process has proved the remote
+        object (unchanged since) holds ``sha``."""
         local_backend = LocalBackend()
         try:
-            if os.path.getsize(local) == size and checksums.matches(local_backend, local, sha):
-                return local
+            if not recheck and checksums.proven(self.backend, remote, sha) and os.path.getsize(local) == size \
+                    and checksums.matches(local_backend, local, sha):
+                return True
         except FileNotFoundError:
             pass
+        stamp = self.backend.stamp(remote)
         os.makedirs(os.path.dirname(local), exist_ok=True)
         tmp = tmp_name(local)
         h = hashlib.sha256()
@@ -550,15 +584,15 @@ class ArtifactStore:
                     h.update(chunk)
                     dst.write(chunk)
             if h.hexdigest() != sha or os.path.getsize(tmp) != size:
-                name = remote[len(self.artifact_dir(ref)) + 1:]
-                qdir = self.quarantine(ref, m, [name])
-                raise self._corrupt(ref, [f"{name}: sha256 mismatch while copying to the cache"], qdir)
+                silent_remove(tmp)
+                return False
             os.replace(tmp, local)
-            checksums.remember(local_backend, local, sha)
         except BaseException:
             silent_remove(tmp)
             raise
-        return local
+        checksums.remember(local_backend, local, sha)
+        checksums.remember(self.backend, remote, sha, since=stamp)
+        return True
 
     def read(self, stage_or_ref: Any, key: str | None = None, *, verify: bool = False):
         """Open an artifact as a memory-mapped ``datasets.Dataset``.
@@ -652,7 +686,10 @@ class ArtifactStore:
                 qdir = self.quarantine(ref, m, [f["path"]])
                 raise self._corrupt(ref, [f"{f['path']}: sha256 mismatch"], qdir)
             return remote
-        return self._cached(ref, m, remote, f["sha256"], f["bytes"], os.path.join("files", f["sha256"], name))
+        if not self._fetch(remote, f["sha256"], f["bytes"], self._cache_path(f["path"], f["sha256"]), recheck=verify):
+            qdir = self.quarantine(ref, m, [f["path"]])
+            raise self._corrupt(ref, [f"{f['path']}: sha256 mismatch while copying to the cache"], qdir)
+        return self._cache_path(f["path"], f["sha256"])
 
     # ---------------------------------------------------------------- maintenance
     def ls(self, stage: str | None = None) -> list[dict]:

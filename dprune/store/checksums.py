@@ -13,7 +13,7 @@ from typing import Any
 
 from dprune.store.backends import COPY_CHUNK
 
-__all__ = ["file_sha256", "forget", "matches", "remember"]
+__all__ = ["file_sha256", "forget", "matches", "proven", "remember"]
 
 _PROOFS: dict[str, tuple[tuple, str]] = {}
 
@@ -43,10 +43,20 @@ def matches(backend: Any, path: str, sha256: str, *, recheck: bool = False) -> b
     return got == sha256
 
 
-def remember(backend: Any, path: str, sha256: str) -> None:
-    """Record that the file just written at ``path`` holds bytes of hash ``sha256``."""
+def proven(backend: Any, path: str, sha256: str) -> bool:
+    """True when this process already proved that the file, unchanged since, holds ``sha256`` (never hashes)."""
     stamp = backend.stamp(path)
-    if stamp is not None:
+    return stamp is not None and _PROOFS.get(path) == (stamp, sha256)
+
+
+def remember(backend: Any, path: str, sha256: str, *, since: tuple | None = None) -> None:
+    """Record that the file at ``path`` holds bytes of hash ``sha256`` (just written, or just hashed).
+
+    ``since``: the file's stamp taken before its bytes were read; no proof is kept when the file
+    changed in between.
+    """
+    stamp = backend.stamp(path)
+    if stamp is not None and (since is None or since == stamp):
         _PROOFS[path] = (stamp, sha256)
 
 

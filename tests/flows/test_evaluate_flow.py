@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from datasets import Dataset
 
+from dprune.core.outputs import LOCK_NAME, STAGING_PREFIX
 from dprune.data.loading import example_path
 from dprune.evaluation.methods import FULL_DATA, FULL_DATA_CLEAN, RANDOM
 from dprune.core.params import InvalidParameterError
@@ -71,6 +72,9 @@ def test_evaluation_writes_results_and_a_rerun_recomputes_nothing(prefect_server
     markdown = Path(first["results"]["markdown"]).read_text()
     assert all(f"| {name} |" in markdown for name in methods + ["random"])
     assert Path(first["results"]["plot"]).read_bytes()[:4] == b"\x89PNG"
+    out = tmp_path / "out1"  # written aside under the folder's lock, then moved into place
+    assert {Path(path).parent for path in first["results"].values()} == {out}
+    assert (out / LOCK_NAME).exists() and not any(p.name.startswith(STAGING_PREFIX) for p in out.iterdir())
     assert Path(first["prune"]["report"]).exists(), "the prune run inside the evaluation writes its report"
 
     before = _artifacts(store)

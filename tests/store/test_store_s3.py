@@ -18,7 +18,7 @@ moto_server = pytest.importorskip("moto.server", reason="needs moto[server] (the
 s3fs = pytest.importorskip("s3fs", reason="needs s3fs (the test extra)")
 boto3 = pytest.importorskip("boto3", reason="needs boto3 (a dependency of moto)")
 
-from dprune.store import ArtifactStore, CorruptArtifactError, NotAStoreError  # noqa: E402
+from dprune.store import ArtifactStore, CorruptArtifactError, NotAStoreError, checksums  # noqa: E402
 
 pytestmark = pytest.mark.slow  # HTTP round trips to a local server: ~30 s in all
 
@@ -131,3 +131,39 @@ def test_gc_refuses_a_bucket_prefix_that_is_not_a_store(options):
     assert fs.cat_file(f"{bucket}/photos/2024/beach.jpg") == b"precious"
     with pytest.raises(NotAStoreError, match="does not exist"):
         ArtifactStore(f"s3://{bucket}/typo", opts).verify()
+
+
+def _flip_remote_byte(store: ArtifactStore, path: str) -> None:
+    data = bytearray(store.fs.cat_file(path))
+    data[len(data) // 2] ^= 0xFF
+    store.fs.pipe_file(path, bytes(data))  # same size: a size check cannot see it
+
+
+def test_a_remote_shard_corrupted_after_it_was_cached_is_found_by_the_next_process(options):
+    first = _store(options)  # a process that wrote the artifact and read it (its local cache holds good copies)
+    ref = first.write_table("s", "v", _table(), config={}, shard_rows=20)
+    assert first.read_table(ref).equals(_table())
+    shard = posixpath.join(first.artifact_dir(ref), first.manifest(ref)["shards"][2]["name"])
+    _flip_remote_byte(first, shard)
+    checksums.forget(shard)  # what a new process knows: nothing proved yet
+    later = _store(options)
+    assert not later.exists(ref)  # the remote bytes are hashed on first use, not only their size
+    quarantined = later.fs.find(posixpath.join(later.path, "_quarantine"))
+    assert any(p.endswith(posixpath.basename(shard)) for p in quarantined)
+    later.write_table("s", "v", _table(), config={}, shard_rows=20)  # the stage recomputes that shard
+    assert later.exists(ref) and later.read_table(ref).equals(_table()) and later.verify(ref) == []
+
+
+def test_a_remote_file_is_checked_on_first_use_and_a_proof_spares_the_second_hash(options):
+    store = _store(options)
+    writer = store.open_writer("lm", "m", config={}, num_shards=1)
+    writer.write_shard(0, _table(5))
+    writer.put_file("model.bin", b"weights" * 1000)
+    ref = writer.commit()
+    path = store.local_file(ref, "model.bin")
+    assert open(path, "rb").read() == b"weights" * 1000
+    remote = posixpath.join(store.artifact_dir(ref), store.manifest(ref)["files"][0]["path"])
+    assert checksums.proven(store.backend, remote, store.manifest(ref)["files"][0]["sha256"])
+    _flip_remote_byte(store, remote)  # a new ETag: the proof no longer covers it
+    with pytest.raises(CorruptArtifactError, match="_quarantine"):
+        store.local_file(ref, "model.bin")
