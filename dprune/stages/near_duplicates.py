@@ -69,23 +69,30 @@ def _normalizer(config: dict) -> Any:
     return TextNormalizer.from_config(config)
 
 
-def lsh_keys(table: pa.Table, threshold: float, bands: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Band keys ``(rows, bands)`` and which rows have shingles, read batch by batch from a signatures table."""
+def band_layout(table: pa.Table, threshold: float, bands: int | None) -> tuple[int, int]:
+    """(bands, rows per band) for a signatures table: chosen from ``threshold`` unless ``bands`` is given."""
     num_perm = table.schema.field("signature").type.list_size
-    band_count, rows = lsh_parameters(num_perm, threshold) if bands is None else (bands, num_perm // bands)
-    keys, usable = [np.zeros((0, band_count), dtype=np.uint64)], [np.zeros(0, dtype=bool)]
+    return lsh_parameters(num_perm, threshold) if bands is None else (bands, num_perm // bands)
+
+
+def first_shared_in(table: pa.Table, rows: int, first_band: int, stop_band: int) -> np.ndarray:
+    """Pairs sharing a key in bands ``first_band .. stop_band - 1`` and in no band before ``first_band``.
+
+    Only these bands' keys are held (8 bytes per band and row), read batch by batch from the
+    memory-mapped signatures; the earlier bands are compared on the candidate rows alone.
+    """
+    keys, usable = [np.zeros((0, stop_band - first_band), dtype=np.uint64)], [np.zeros(0, dtype=bool)]
     for batch in table.to_batches(max_chunksize=100_000):
-        batch_keys, batch_usable = band_keys(table_to_signatures(batch), band_count, rows)
+        batch_keys, batch_usable = band_keys(table_to_signatures(batch), stop_band - first_band, rows, first_band)
         keys.append(batch_keys)
         usable.append(batch_usable)
-    return np.concatenate(keys), np.concatenate(usable)
-
-
-def first_shared_in(keys: np.ndarray, usable: np.ndarray, first_band: int, stop_band: int) -> np.ndarray:
-    """Pairs sharing a key in bands ``first_band .. stop_band - 1`` and in no band before ``first_band``."""
-    pairs = pairs_from_band_keys(keys[:, first_band:stop_band], usable)
+    pairs = pairs_from_band_keys(np.concatenate(keys), np.concatenate(usable))
+    del keys
     if first_band and len(pairs):
-        earlier = (keys[pairs[:, 0], :first_band] == keys[pairs[:, 1], :first_band]).any(axis=1)
+        involved = np.unique(pairs)
+        signatures = table_to_signatures(table.take(pa.array(involved, type=pa.int64())))[:, :first_band * rows]
+        a, b = (signatures[np.searchsorted(involved, pairs[:, side])] for side in (0, 1))
+        earlier = (a == b).reshape(len(pairs), first_band, rows).all(axis=2).any(axis=1)
         pairs = pairs[~earlier]
     return pairs
 
@@ -114,17 +121,15 @@ def pairs_stage(
     if existing is not None:
         return None if pieces is not None else existing
     table = store.read_table(signatures_ref)
-    keys, usable = lsh_keys(table, threshold, bands)
-    band_count = keys.shape[1]
+    band_count, rows = band_layout(table, threshold, bands)
     num_pieces = -(-band_count // bands_per_piece)
     with PAIRS.open_writer(store, key, config=config, parents=[dataset_ref, signatures_ref], num_shards=num_pieces,
                            schema=PAIRS_SCHEMA, plan={"bands_per_piece": bands_per_piece, "num_pieces": num_pieces},
-                           meta={"bands": band_count, "rows_per_band": table.schema.field("signature").type.list_size
-                                 // band_count}) as writer:
+                           meta={"bands": band_count, "rows_per_band": rows}) as writer:
         todo = [k for k in writer.missing_shards(num_pieces) if pieces is None or k in set(pieces)]
         for piece in todo:
             first = piece * bands_per_piece
-            pairs = first_shared_in(keys, usable, first, min(band_count, first + bands_per_piece))
+            pairs = first_shared_in(table, rows, first, min(band_count, first + bands_per_piece))
             similarity = _similarity(store, dataset_ref, signatures_ref, table, pairs, verify)
             writer.write_shard(piece, pa.table({"first": pairs[:, 0], "second": pairs[:, 1],
                                                 "similarity": similarity}, schema=PAIRS_SCHEMA))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from datasets import Dataset
 
-from dprune.corpus.minhash import near_duplicates
+from dprune.corpus.minhash import candidate_pairs, lsh_parameters, near_duplicates
 from dprune.stages.dataset import load_stage
 from dprune.stages.language import language_stage
 from dprune.stages.minhash import minhash_stage, table_to_signatures
@@ -67,6 +67,8 @@ def test_lsh_pairs_resume_by_piece_without_recomputing_finished_ones(tmp_path):
     found = store.read_table(pairs_ref)
     pairs = set(zip(found["first"].to_pylist(), found["second"].to_pylist()))
     assert len(pairs) == found.num_rows  # a pair is verified in the piece of its first shared band only
+    signatures = table_to_signatures(store.read_table(signatures_ref))
+    assert pairs == set(map(tuple, candidate_pairs(signatures, *lsh_parameters(128, 0.8)).tolist()))
     assert (2, 7) in pairs and (2, 30) in pairs
     scores_ref = near_duplicates_stage(store, dataset_ref, signatures_ref)
     assert computed == [0, 2, 1, 3, 4, 5]  # the flags reuse the committed pairs
