@@ -32,7 +32,7 @@ What is measured, in one process:
 * **Dask** (``--dask-docs``, default 100,000): the same flow with ``--task-runner dask`` on a
   LocalCluster of 1, then 2 single-threaded workers (one Prefect server for both): wall
   times, their ratio, and whether both wrote the same artifacts (stage, key and shard checksums).
-* with ``--profile``: each stage of the flow called in this process on the smallest flow size
+* with ``--profile``: each stage of the flow called in this process on the whole corpus
   (shards sized like the flow's ``"auto"``), wall and CPU seconds.
 
 Usage::
@@ -395,8 +395,7 @@ def main() -> None:
     extra = {}
     with tempfile.TemporaryDirectory(prefix="dprune-corpus-flow-") as workdir:
         if args.profile:
-            extra["profile"] = profile_stages(texts.slice(0, flow_docs[0] if flow_docs else num_docs),
-                                              os.path.join(workdir, "profile"))
+            extra["profile"] = profile_stages(texts, os.path.join(workdir, "profile"))
         flows = {}
         for size in flow_docs:
             folder = os.path.join(workdir, f"corpus-{size}")
