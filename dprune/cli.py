@@ -124,10 +124,16 @@ def _cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_store_commands(subparsers: argparse._SubParsersAction) -> None:
+def _root_options() -> argparse.ArgumentParser:
+    """The parent parser of every command that opens a store: its ``--root`` option."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--root", default=None,
                         help="store root: path or fsspec URL (default: $DPRUNE_STORE or ./.dprune/store)")
+    return common
+
+
+def _add_store_commands(subparsers: argparse._SubParsersAction) -> None:
+    common = _root_options()
     store = subparsers.add_parser("store", help="inspect and maintain the artifact store")
     cmds = store.add_subparsers(dest="store_command", metavar="COMMAND", required=True)
 
@@ -191,9 +197,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _add_selection_commands(subparsers: argparse._SubParsersAction) -> None:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--root", default=None,
-                        help="store root: path or fsspec URL (default: $DPRUNE_STORE or ./.dprune/store)")
+    common = _root_options()
     common.add_argument("--selection", required=True, metavar="STAGE/KEY",
                         help="a stored selection, e.g. selection/3f2a... (see `dprune store ls --stage selection`)")
     p = subparsers.add_parser("scores", parents=[common],

@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import inspect
 import os
+import typing
 from typing import Any, Callable, Iterable, Mapping
 
+import typing_extensions
 import yaml
 
 from dprune.core.params import Interval, InvalidParameterError, Options, check_param
@@ -69,9 +71,21 @@ def stage_settings(value: Mapping[str, Any] | bool | None, default: Mapping[str,
 def _accepted(*functions: Callable[..., Any], extra: Iterable[str] = ()) -> set[str]:
     names = set(extra)
     for function in functions:
-        names |= {p.name for p in inspect.signature(function).parameters.values()
-                  if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+        for parameter in inspect.signature(function).parameters.values():
+            if parameter.kind is parameter.VAR_KEYWORD:
+                names |= _typed_keywords(function, parameter.name)
+            elif parameter.kind is not parameter.VAR_POSITIONAL:
+                names.add(parameter.name)
     return names - _FLOW_OWNED
+
+
+def _typed_keywords(function: Callable[..., Any], name: str) -> set[str]:
+    """The keys of ``**name: Unpack[SomeTypedDict]`` (none for an untyped ``**name``)."""
+    hint = typing.get_type_hints(function, include_extras=True).get(name)
+    if typing_extensions.get_origin(hint) is not typing_extensions.Unpack:
+        return set()
+    (keywords,) = typing_extensions.get_args(hint)
+    return set(typing.get_type_hints(keywords)) if typing_extensions.is_typeddict(keywords) else set()
 
 
 def stage_options(stage: str) -> set[str]:

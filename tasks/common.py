@@ -64,6 +64,28 @@ def run_shard(stage: Callable[..., Any], what: str, shard: int, *args: Any, **op
     return shard
 
 
+def sharded_stage_tasks(stage: Callable[..., Any], name: str, *, shard_doc: str, commit_doc: str) -> tuple[Any, Any]:
+    """The two Prefect tasks of a row-sharded ``stage``: ``{name}-shard`` (one shard) and ``{name}`` (the commit).
+
+    The shard task computes one shard (a no-op when it, or the whole artifact, is already committed)
+    and returns its number; the commit task computes any shard still missing, commits the artifact
+    and returns the stage's reference.
+    """
+
+    def shard_task(dataset_ref: ArtifactRef, shard: int, reuse_only: bool = False, **options: Any) -> int:
+        return run_shard(stage, name, shard, store_of(dataset_ref, reuse_only=reuse_only), dataset_ref, **options)
+
+    def commit_task(dataset_ref: ArtifactRef, reuse_only: bool = False, **options: Any) -> ArtifactRef:
+        ref = stage(store_of(dataset_ref, reuse_only=reuse_only), dataset_ref, **options)
+        get_run_logger().info("%s -> %s/%s", name, ref.stage, ref.key)
+        return ref
+
+    for fn, fn_name, doc in ((shard_task, f"{name}_shard_task", shard_doc), (commit_task, f"{name}_task", commit_doc)):
+        fn.__name__ = fn.__qualname__ = fn_name
+        fn.__doc__ = doc
+    return stage_task(name=f"{name}-shard")(shard_task), stage_task(name=name)(commit_task)
+
+
 def map_shard_tasks(shard_task, commit_task, dataset_ref: ArtifactRef, *refs: ArtifactRef, shard_rows: int,
                     reuse_only: bool, options: dict[str, Any]) -> ArtifactRef:
     """Run a sharded stage: one task per shard (in parallel on a Dask runner), then the commit task."""

@@ -17,8 +17,24 @@ os.environ["TOKENIZERS_PARALLELISM"] = "false"
 os.environ["HF_DATASETS_CACHE"] = os.path.join(_SANDBOX, "hf-datasets")
 
 
-# --------------------------------------------------------------------------- KenLM (issue 5)
 import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Torch on one thread for a module: tiny models train fastest so, and do not fight other processes for cores.
+
+    Use it with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+# --------------------------------------------------------------------------- KenLM (issue 5)
 
 _BUNDLED_TRAIN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                               "dprune", "examples", "rotten_tomatoes", "train.parquet")

@@ -275,6 +275,20 @@ def with_column(dataset: Dataset, name: str, values: np.ndarray) -> Dataset:
     return dataset.add_column(name, pa.array(values))
 
 
+def _check_input(component: Any, dataset: Any, method: str) -> str:
+    """Validate ``component``'s parameters, then ``dataset`` for ``method``; return the owner name for messages.
+
+    ``dataset`` must be a non-empty ``datasets.Dataset`` holding the component's ``required_columns()``.
+    """
+    owner = type(component).__name__
+    component.validate_params()
+    if not isinstance(dataset, Dataset):
+        raise TypeError(f"{owner}.{method} expects a datasets.Dataset. Got {type(dataset).__name__} instead.")
+    require_non_empty(dataset, owner=owner)
+    require_columns(dataset, component.required_columns(), owner=owner)
+    return owner
+
+
 class Scorer(Component):
     """Scores every example of a dataset.
 
@@ -299,12 +313,7 @@ class Scorer(Component):
 
     def score(self, dataset: Dataset, **kwargs: Any) -> Dataset:
         """Return a new dataset with the scores in ``score_column``; the input is not modified."""
-        owner = type(self).__name__
-        self.validate_params()
-        if not isinstance(dataset, Dataset):
-            raise TypeError(f"{owner}.score expects a datasets.Dataset. Got {type(dataset).__name__} instead.")
-        require_non_empty(dataset, owner=owner)
-        require_columns(dataset, self.required_columns(), owner=owner)
+        owner = _check_input(self, dataset, "score")
         scores = np.asarray(self.compute_scores(dataset, **kwargs), dtype=np.float64)
         if scores.shape != (len(dataset),):
             raise RuntimeError(
@@ -352,12 +361,7 @@ class Pruner(Component):
 
     def fit_indices(self, dataset: Dataset, **kwargs: Any) -> np.ndarray:
         """Validate, select, check and record the kept positions without building a dataset."""
-        owner = type(self).__name__
-        self.validate_params()
-        if not isinstance(dataset, Dataset):
-            raise TypeError(f"{owner}.prune expects a datasets.Dataset. Got {type(dataset).__name__} instead.")
-        require_non_empty(dataset, owner=owner)
-        require_columns(dataset, self.required_columns(), owner=owner)
+        owner = _check_input(self, dataset, "prune")
         indices = np.asarray(self.select_indices(dataset, **kwargs), dtype=np.int64)
         if indices.ndim != 1 or (indices.size and (indices.min() < 0 or indices.max() >= len(dataset))):
             raise RuntimeError(f"{owner}.select_indices returned out-of-range positions. This is a bug in the pruner.")

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import os
 import platform
@@ -43,6 +42,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
+
+from dprune.core.fingerprint import local_file_sha256
 
 __all__ = [
     "APT_PACKAGES",
@@ -193,26 +194,28 @@ def require_tool(name: str, *, cache_root: str | os.PathLike | None = None) -> P
 
 
 # --------------------------------------------------------------------------- dependencies
-def _include_dirs() -> list[Path]:
+def _environment_dirs(path_vars: Sequence[str], root_vars: Sequence[str], subdir: str) -> list[Path]:
+    """The folders of the search-path variables ``path_vars``, then each root of ``root_vars`` and its ``subdir``."""
     dirs = []
-    for var in ("CPATH", "CPLUS_INCLUDE_PATH"):
+    for var in path_vars:
         dirs += [Path(p) for p in os.environ.get(var, "").split(os.pathsep) if p]
-    for var in ("BOOST_ROOT", "BOOST_INCLUDEDIR", "CONDA_PREFIX"):
+    for var in root_vars:
         value = os.environ.get(var)
         if value:
-            dirs += [Path(value), Path(value) / "include"]
+            dirs += [Path(value), Path(value) / subdir]
+    return dirs
+
+
+def _include_dirs() -> list[Path]:
+    dirs = _environment_dirs(("CPATH", "CPLUS_INCLUDE_PATH"), ("BOOST_ROOT", "BOOST_INCLUDEDIR", "CONDA_PREFIX"),
+                             "include")
     dirs += [Path("/usr/local/include"), Path("/usr/include"), Path(sys.prefix) / "include"]
     return dirs
 
 
 def _library_dirs() -> list[Path]:
-    dirs = []
-    for var in ("LIBRARY_PATH", "LD_LIBRARY_PATH"):
-        dirs += [Path(p) for p in os.environ.get(var, "").split(os.pathsep) if p]
-    for var in ("BOOST_ROOT", "BOOST_LIBRARYDIR", "CONDA_PREFIX"):
-        value = os.environ.get(var)
-        if value:
-            dirs += [Path(value), Path(value) / "lib"]
+    dirs = _environment_dirs(("LIBRARY_PATH", "LD_LIBRARY_PATH"), ("BOOST_ROOT", "BOOST_LIBRARYDIR", "CONDA_PREFIX"),
+                             "lib")
     machine = platform.machine()
     multiarch = [f"/usr/lib/{machine}-linux-gnu", f"/lib/{machine}-linux-gnu"]
     dirs += [Path(p) for p in ["/usr/local/lib", *multiarch, "/usr/lib64", "/usr/lib", "/lib64", "/lib"]]
@@ -301,14 +304,6 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _fetch_sdist(version: str, dest: Path, sdist: str | os.PathLike | None, log) -> Path:
     """Return a local path to ``kenlm-{version}.tar.gz``: the given file, the cached copy, or a pip download."""
     name = f"kenlm-{version}.tar.gz"
@@ -348,7 +343,7 @@ def _fetch_sdist(version: str, dest: Path, sdist: str | os.PathLike | None, log)
 
 
 def _verify_sdist(path: Path, version: str) -> str:
-    digest = _sha256(path)
+    digest = local_file_sha256(path)
     expected = KENLM_SDIST_SHA256.get(version)
     if expected is not None and digest != expected:
         raise KenLMToolsError(

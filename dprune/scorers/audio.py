@@ -109,6 +109,9 @@ _PARAMETERS_DOC = """audio_column : str, default "audio"
         Worker processes.
     score_column : str
         Output column."""
+_VAD_PARAMETERS_DOC = f"""vad : {{"silero", "webrtc"}}, default "silero"
+        Silero VAD (ONNX, onnxruntime) or the lighter WebRTC VAD.
+    {_PARAMETERS_DOC}"""
 
 
 class SignalScorer(Scorer):
@@ -217,9 +220,7 @@ class SpeechRatioScorer(VADScorer):
 
     Parameters
     ----------
-    vad : {{"silero", "webrtc"}}, default "silero"
-        Silero VAD (ONNX, onnxruntime) or the lighter WebRTC VAD.
-    {_PARAMETERS_DOC}
+    {_VAD_PARAMETERS_DOC}
     """
 
     feature = "speech_ratio"
@@ -240,9 +241,7 @@ class SNRScorer(VADScorer):
 
     Parameters
     ----------
-    vad : {{"silero", "webrtc"}}, default "silero"
-        Silero VAD (ONNX, onnxruntime) or the lighter WebRTC VAD.
-    {_PARAMETERS_DOC}
+    {_VAD_PARAMETERS_DOC}
     """
 
     feature = "snr"
@@ -271,9 +270,7 @@ class SpeakingRateScorer(VADScorer):
         The transcript column.
     deviation : bool, default True
         Score the deviation from the dataset's median rate instead of the rate itself.
-    vad : {{"silero", "webrtc"}}, default "silero"
-        Silero VAD (ONNX, onnxruntime) or the lighter WebRTC VAD.
-    {_PARAMETERS_DOC}
+    {_VAD_PARAMETERS_DOC}
     """
 
     feature = "speaking_rate"

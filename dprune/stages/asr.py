@@ -14,17 +14,18 @@ key only, so changing them recomputes the error rates in a moment and never re-r
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pyarrow as pa
+from typing_extensions import Unpack
 
 from dprune.audio.transcripts import ASR_NORMALIZER, METRICS, error_rates
 from dprune.core.base import column_to_numpy, require_columns
 from dprune.data import ROW_ID
 from dprune.data.audio import audio_files_identity
 from dprune.scorers.asr import VOCABULARIES, TranscribeBatch, recognizer_for
-from dprune.stages.runner import Stage, run_cached, run_sharded
+from dprune.stages.runner import ShardLayout, Stage, run_cached, run_sharded, shard_layout
 from dprune.stages.scores import SCORES
 from dprune.text.normalization import normalizer_config
 
@@ -42,11 +43,7 @@ def transcripts_stage(
     text_column: str = "text",
     vocabulary: str = "open",
     on_error: str = "raise",
-    shard_rows: int = 1000,
-    batch_size: int = 16,
-    num_proc: int = 1,
-    shards: Sequence[int] | None = None,
-    on_shard: Callable[[int, int, int], None] | None = None,
+    **layout: Unpack[ShardLayout],
 ) -> Any:
     """Transcripts of every clip of the dataset artifact, committed shard by shard.
 
@@ -60,11 +57,10 @@ def transcripts_stage(
         See :mod:`dprune.scorers.asr`.
     on_error : {"raise", "nan"}
         A bad clip stops the stage naming its row (committed shards stay), or gets a null transcript.
-    shard_rows, batch_size, num_proc
-        Layout and parallelism (not in the key).
-    shards, on_shard
-        As for :func:`~dprune.stages.runner.run_sharded`.
+    **layout
+        :class:`~dprune.stages.runner.ShardLayout` (default 1000 rows per shard, 16 clips per batch).
     """
+    layout = shard_layout(TRANSCRIPTS, layout, shard_rows=1000, batch_size=16)
     if vocabulary not in VOCABULARIES:
         raise ValueError(f"The 'vocabulary' option of the transcripts stage must be one of {list(VOCABULARIES)}. "
                          f"Got {vocabulary!r} instead.")
@@ -76,9 +72,8 @@ def transcripts_stage(
     config = {"audio_column": audio_column, "recognizer": batch.recognizer.identity(), "on_error": on_error}
     identity = audio_files_identity(dataset.with_format("arrow")[audio_column])
     return run_sharded(
-        store, TRANSCRIPTS, config, batch, dataset=dataset, columns=[audio_column], shard_rows=shard_rows,
-        schema=TRANSCRIPTS_SCHEMA, parents=[dataset_ref], inputs=[identity], batch_size=batch_size,
-        num_proc=num_proc, shards=shards, on_shard=on_shard, prepare=batch.recognizer.decoder,
+        store, TRANSCRIPTS, config, batch, dataset=dataset, columns=[audio_column], schema=TRANSCRIPTS_SCHEMA,
+        parents=[dataset_ref], inputs=[identity], prepare=batch.recognizer.decoder, **layout,
     )
 
 

@@ -18,10 +18,11 @@ why a clip has NaN scores.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from typing_extensions import Unpack
 
 from dprune.audio.decode import DEFAULT_SAMPLE_RATE
 from dprune.audio.signal import SIGNAL_COLUMNS, rate_deviation
@@ -30,7 +31,7 @@ from dprune.core.base import column_to_numpy, require_columns
 from dprune.data import ROW_ID
 from dprune.data.audio import audio_files_identity
 from dprune.scorers.audio import SignalBatch
-from dprune.stages.runner import Stage, run_cached, run_sharded
+from dprune.stages.runner import ShardLayout, Stage, run_cached, run_sharded, shard_layout
 from dprune.stages.scores import SCORES
 
 AUDIO_SIGNAL = Stage("audio_signal", version=1)
@@ -52,11 +53,7 @@ def audio_signal_stage(
     vad: str = "silero",
     clip_level: float = 0.99,
     on_error: str = "raise",
-    shard_rows: int = 1000,
-    batch_size: int = 16,
-    num_proc: int = 1,
-    shards: Sequence[int] | None = None,
-    on_shard: Callable[[int, int, int], None] | None = None,
+    **layout: Unpack[ShardLayout],
 ) -> Any:
     """Signal features of every clip of the dataset artifact, committed shard by shard.
 
@@ -72,17 +69,15 @@ def audio_signal_stage(
     on_error : {"raise", "nan"}
         Bad audio stops the stage naming its row (the shards already committed stay), or gets
         NaN features and its reason in ``audio_error``.
-    shard_rows, batch_size, num_proc
-        Rows per committed shard, clips per batch, worker processes (none of them changes
-        the numbers, so none is in the key).
-    shards, on_shard
-        As for :func:`~dprune.stages.runner.run_sharded`.
+    **layout
+        :class:`~dprune.stages.runner.ShardLayout` (default 1000 rows per shard, 16 clips per batch).
 
     Returns
     -------
     ArtifactRef or None
         None when ``shards`` is given.
     """
+    layout = shard_layout(AUDIO_SIGNAL, layout, shard_rows=1000, batch_size=16)
     dataset = store.read(dataset_ref)
     require_columns(dataset, [audio_column], owner="the audio_signal stage")
     if text_column is not None and text_column not in dataset.column_names:
@@ -93,9 +88,8 @@ def audio_signal_stage(
               "features": list(SIGNAL_COLUMNS)}
     identity = audio_files_identity(dataset.with_format("arrow")[audio_column])
     return run_sharded(
-        store, AUDIO_SIGNAL, config, batch, dataset=dataset, columns=batch.columns(), shard_rows=shard_rows,
-        schema=SIGNAL_SCHEMA, parents=[dataset_ref], inputs=[identity], batch_size=batch_size, num_proc=num_proc,
-        shards=shards, on_shard=on_shard,
+        store, AUDIO_SIGNAL, config, batch, dataset=dataset, columns=batch.columns(), schema=SIGNAL_SCHEMA,
+        parents=[dataset_ref], inputs=[identity], **layout,
     )
 
 

@@ -10,15 +10,16 @@ features), the dataset artifact and the identity of every referenced audio file.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import pyarrow as pa
+from typing_extensions import Unpack
 
 from dprune.audio.decode import decode_refs
 from dprune.audio.features import EMBEDDING_DIM, RECIPE, audio_embeddings
 from dprune.core.base import require_columns
 from dprune.data.audio import audio_files_identity, refs_from_arrow
-from dprune.stages.runner import Stage, run_sharded
+from dprune.stages.runner import ShardLayout, Stage, run_sharded, shard_layout
 from dprune.vectors.arrays import EMBEDDINGS_COLUMN, embeddings_to_table
 
 AUDIO_EMBEDDINGS = Stage("audio_embeddings", version=1)
@@ -41,16 +42,14 @@ def audio_embeddings_stage(
     dataset_ref: Any,
     *,
     audio_column: str = "audio",
-    shard_rows: int = 5000,
-    batch_size: int = 256,
-    num_proc: int = 1,
-    shards: Sequence[int] | None = None,
-    on_shard: Callable[[int, int, int], None] | None = None,
+    **layout: Unpack[ShardLayout],
 ) -> Any:
     """Embed every clip of the dataset artifact; a clip that cannot be decoded stops the stage naming its row.
 
-    ``batch_size`` clips are decoded and embedded together (length-bucketed inside the batch).
+    ``layout`` is a :class:`~dprune.stages.runner.ShardLayout` (default 5000 rows per shard): its
+    ``batch_size`` clips (default 256) are decoded and embedded together (length-bucketed inside the batch).
     """
+    layout = shard_layout(AUDIO_EMBEDDINGS, layout, shard_rows=5000, batch_size=256)
     dataset = store.read(dataset_ref)
     require_columns(dataset, [audio_column], owner="the audio_embeddings stage")
     config = {"audio_column": audio_column, "recipe": dict(RECIPE), "dim": EMBEDDING_DIM, "dtype": "float32"}
@@ -58,6 +57,6 @@ def audio_embeddings_stage(
     schema = pa.schema([(EMBEDDINGS_COLUMN, pa.list_(pa.float32(), EMBEDDING_DIM))])
     return run_sharded(
         store, AUDIO_EMBEDDINGS, config, EmbedBatch(audio_column), dataset=dataset, columns=[audio_column],
-        shard_rows=shard_rows, schema=schema, parents=[dataset_ref], inputs=[identity], batch_size=batch_size,
-        num_proc=num_proc, shards=shards, on_shard=on_shard, meta={"dim": EMBEDDING_DIM, "audio_column": audio_column},
+        schema=schema, parents=[dataset_ref], inputs=[identity],
+        meta={"dim": EMBEDDING_DIM, "audio_column": audio_column}, **layout,
     )

@@ -7,13 +7,14 @@ when one is given). :func:`language_stage` returns the confidence as a scores ar
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import pyarrow as pa
+from typing_extensions import Unpack
 
 from dprune.corpus.language import identify_languages
 from dprune.stages.embeddings import text_fingerprint
-from dprune.stages.runner import Stage, run_sharded
+from dprune.stages.runner import ShardLayout, Stage, run_sharded, shard_layout
 from dprune.stages.scores import columns_stage
 
 LANGUAGE = Stage("language", version=2)  # 2: the batched identifier (py3langid's codes, float32 sums)
@@ -26,19 +27,18 @@ def language_stage(
     text_column: str = "text",
     language: str | None = None,
     score_column: str = "language_confidence",
-    shard_rows: int = 100_000,
-    batch_size: int = 10_000,
-    num_proc: int = 1,
-    shards: Sequence[int] | None = None,
-    on_shard: Callable[[int, int, int], None] | None = None,
+    **layout: Unpack[ShardLayout],
 ) -> Any:
     """Language and confidence of the dataset artifact's texts; the confidence as a scores artifact.
 
-    ``num_proc`` worker processes compute the batches of a shard (the batched identifier of
-    :mod:`dprune.corpus.language`, about ten times py3langid's per-document speed). With ``shards``,
-    compute only those shards and return None.
+    ``layout`` (:class:`~dprune.stages.runner.ShardLayout`; default 100,000 rows per shard, batches
+    of 10,000): ``num_proc`` worker processes compute the batches of a shard (the batched identifier
+    of :mod:`dprune.corpus.language`, about ten times py3langid's per-document speed). With
+    ``shards``, compute only those shards and return None.
     """
     import py3langid
+
+    layout = shard_layout(LANGUAGE, layout, shard_rows=100_000, batch_size=10_000)
 
     dataset = store.read(dataset_ref)
     fingerprint = text_fingerprint(dataset, text_column)
@@ -49,11 +49,10 @@ def language_stage(
 
     ref = run_sharded(
         store, LANGUAGE, {"language": language, "model": f"py3langid {py3langid.__version__}"}, compute,
-        dataset=dataset, columns=[text_column], shard_rows=shard_rows,
+        dataset=dataset, columns=[text_column],
         schema=pa.schema([("language", pa.string()), ("language_confidence", pa.float64())]),
-        parents=[dataset_ref], inputs=(fingerprint,), meta={"dataset_fingerprint": fingerprint},
-        batch_size=batch_size, num_proc=num_proc, shards=shards, on_shard=on_shard,
+        parents=[dataset_ref], inputs=(fingerprint,), meta={"dataset_fingerprint": fingerprint}, **layout,
     )
-    if shards is not None:
+    if layout["shards"] is not None:
         return None
     return columns_stage(store, dataset_ref, ref, {"language_confidence": score_column})

@@ -9,14 +9,15 @@ On a Dask task runner the flow maps one task per shard.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from typing_extensions import Unpack
 
 from dprune.corpus.minhash import document_signatures
 from dprune.stages.embeddings import text_fingerprint
-from dprune.stages.runner import Stage, run_sharded
+from dprune.stages.runner import ShardLayout, Stage, run_sharded, shard_layout
 from dprune.text.normalization import normalizer_config, resolve_normalizer
 
 MINHASH = Stage("minhash", version=1)
@@ -49,17 +50,15 @@ def minhash_stage(
     seed: int = 0,
     text_normalizer: Any = None,
     backend: str = "rensa",
-    shard_rows: int = 100_000,
-    batch_size: int = 10_000,
-    num_proc: int = 1,
-    shards: Sequence[int] | None = None,
-    on_shard: Callable[[int, int, int], None] | None = None,
+    **layout: Unpack[ShardLayout],
 ) -> Any:
     """Signatures of the dataset artifact's texts (see :func:`dprune.corpus.minhash.document_signatures`).
 
-    ``num_proc`` worker processes compute the batches of a shard. With ``shards``, compute only
-    those shards and return None.
+    ``layout`` (:class:`~dprune.stages.runner.ShardLayout`; default 100,000 rows per shard, batches
+    of 10,000): ``num_proc`` worker processes compute the batches of a shard. With ``shards``,
+    compute only those shards and return None.
     """
+    layout = shard_layout(MINHASH, layout, shard_rows=100_000, batch_size=10_000)
     normalizer = resolve_normalizer(text_normalizer)
     config = {"unit": unit, "ngram": ngram, "num_perm": num_perm, "seed": seed,
               "normalizer": normalizer_config(normalizer), "backend": backend}
@@ -74,8 +73,6 @@ def minhash_stage(
 
     schema = pa.schema([(SIGNATURE_COLUMN, pa.list_(pa.uint32(), num_perm))])
     return run_sharded(
-        store, MINHASH, config, compute, dataset=dataset, columns=[text_column], shard_rows=shard_rows,
-        schema=schema, parents=[dataset_ref], inputs=(fingerprint,),
-        meta={"dataset_fingerprint": fingerprint, "text_column": text_column}, batch_size=batch_size,
-        num_proc=num_proc, shards=shards, on_shard=on_shard,
+        store, MINHASH, config, compute, dataset=dataset, columns=[text_column], schema=schema, parents=[dataset_ref],
+        inputs=(fingerprint,), meta={"dataset_fingerprint": fingerprint, "text_column": text_column}, **layout,
     )

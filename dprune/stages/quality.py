@@ -8,13 +8,14 @@ Artifact: one float64 column per statistic, aligned with the dataset's rows;
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import pyarrow as pa
+from typing_extensions import Unpack
 
 from dprune.corpus.quality import QUALITY_STATISTICS, quality_statistics
 from dprune.stages.embeddings import text_fingerprint
-from dprune.stages.runner import Stage, run_sharded
+from dprune.stages.runner import ShardLayout, Stage, run_sharded, shard_layout
 from dprune.stages.scores import columns_stage
 
 QUALITY = Stage("quality", version=1)
@@ -26,17 +27,15 @@ def quality_stage(
     *,
     text_column: str = "text",
     statistics: Sequence[str] | None = None,
-    shard_rows: int = 100_000,
-    batch_size: int = 10_000,
-    num_proc: int = 1,
-    shards: Sequence[int] | None = None,
-    on_shard: Callable[[int, int, int], None] | None = None,
+    **layout: Unpack[ShardLayout],
 ) -> Any:
     """Gopher statistics of the dataset artifact's texts, as a scores artifact (one column each).
 
-    ``num_proc`` worker processes compute the batches of a shard. With ``shards``, compute only
-    those shards and return None.
+    ``layout`` (:class:`~dprune.stages.runner.ShardLayout`; default 100,000 rows per shard, batches
+    of 10,000): ``num_proc`` worker processes compute the batches of a shard. With ``shards``,
+    compute only those shards and return None.
     """
+    layout = shard_layout(QUALITY, layout, shard_rows=100_000, batch_size=10_000)
     names = list(QUALITY_STATISTICS if statistics is None else statistics)
     unknown = sorted(set(names) - set(QUALITY_STATISTICS))
     if unknown:
@@ -47,11 +46,9 @@ def quality_stage(
     ref = run_sharded(
         store, QUALITY, {"statistics": names},
         lambda table, start: quality_statistics(table.column(text_column), names),
-        dataset=dataset, columns=[text_column], shard_rows=shard_rows,
-        schema=pa.schema([(name, pa.float64()) for name in names]), parents=[dataset_ref], inputs=(fingerprint,),
-        meta={"dataset_fingerprint": fingerprint}, batch_size=batch_size, num_proc=num_proc, shards=shards,
-        on_shard=on_shard,
+        dataset=dataset, columns=[text_column], schema=pa.schema([(name, pa.float64()) for name in names]),
+        parents=[dataset_ref], inputs=(fingerprint,), meta={"dataset_fingerprint": fingerprint}, **layout,
     )
-    if shards is not None:
+    if layout["shards"] is not None:
         return None
     return columns_stage(store, dataset_ref, ref, {name: name for name in names})

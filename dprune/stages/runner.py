@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, TypedDict
 
 import pyarrow as pa
 
@@ -27,7 +27,7 @@ from dprune.core.parallel import Shard, map_shards
 
 logger = logging.getLogger("dprune.stages")
 
-__all__ = ["Stage", "StageOutput", "run_cached", "run_sharded"]
+__all__ = ["ShardLayout", "Stage", "StageOutput", "run_cached", "run_sharded", "shard_layout"]
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,49 @@ def run_cached(
         ref = writer.commit(schema=table.schema)
     logger.info("%s/%s computed", stage.name, key)
     return ref
+
+
+class ShardLayout(TypedDict, total=False):
+    """How a row-sharded stage cuts and runs its work; none of it changes the numbers, so none is in the key.
+
+    A stage function takes these as ``**layout: Unpack[ShardLayout]`` and completes them with
+    :func:`shard_layout`.
+
+    Attributes
+    ----------
+    shard_rows : int
+        Rows per committed shard.
+    batch_size : int
+        Rows handed to the domain function at once.
+    num_proc : int
+        Worker processes computing a shard's batches.
+    shards : sequence of int or None
+        Compute only these shards (if missing); the stage function then returns None.
+    on_shard : callable or None
+        ``on_shard(index, start, stop)`` after each shard the call computed.
+    """
+
+    shard_rows: int
+    batch_size: int
+    num_proc: int
+    shards: Sequence[int] | None
+    on_shard: Callable[[int, int, int], None] | None
+
+
+def shard_layout(stage: Stage, layout: Mapping[str, Any], *, shard_rows: int, batch_size: int) -> dict[str, Any]:
+    """``layout`` completed with the stage's default ``shard_rows`` and ``batch_size`` (one process, every shard).
+
+    Raises
+    ------
+    TypeError
+        For an option that is not a :class:`ShardLayout` key (a typo is never ignored).
+    """
+    unknown = sorted(set(layout) - set(ShardLayout.__annotations__))
+    if unknown:
+        raise TypeError(f"The {stage.name} stage got unknown option(s) {unknown}. Its layout options are "
+                        f"{list(ShardLayout.__annotations__)}; check the spelling.")
+    return {"shard_rows": shard_rows, "batch_size": batch_size, "num_proc": 1, "shards": None, "on_shard": None,
+            **layout}
 
 
 def run_sharded(

@@ -34,13 +34,7 @@ from dprune.scorers.dynamics import AUMScorer, ForgettingScorer
 N, BATCH, ACCUM, EPOCHS = 24, 4, 2, 2
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models train fastest on one thread (and do not fight other processes for cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -20,12 +20,7 @@ from dprune.dynamics.probe import train_linear_probe
 from dprune.stages.dynamics import DYNAMICS, dynamics_stage
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def blobs(n=400, dim=16, flip_fraction=0.1, seed=0):

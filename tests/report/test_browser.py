@@ -48,6 +48,12 @@ def _letters(text: str) -> str:
     return re.sub(r"[^0-9a-z]", "", text.lower())
 
 
+def _box(browser, selector: str) -> dict:
+    """``{x, y, w, h}``: the bounding box of the first element matching ``selector``, in viewport pixels."""
+    return browser.evaluate(f"(() => {{ const r = document.querySelector({selector!r}).getBoundingClientRect();"
+                            " return {x: r.x, y: r.y, w: r.width, h: r.height}; })()")
+
+
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
     output = tmp_path_factory.mktemp("report")
@@ -87,8 +93,7 @@ def test_a_box_selection_on_the_map_lists_exactly_its_rows(page):
     browser, _, _ = page
     browser.evaluate("document.getElementById('map').scrollIntoView(); "
                      "Plotly.relayout('datamap', {dragmode: 'select'}).then(() => true)")
-    box = browser.evaluate("(() => { const r = document.querySelector('#datamap .nsewdrag').getBoundingClientRect();"
-                           " return {x: r.x, y: r.y, w: r.width, h: r.height}; })()")
+    box = _box(browser, "#datamap .nsewdrag")
     x0, y0, x1, y1 = box["x"] + box["w"] * 0.2, box["y"] + box["h"] * 0.3, box["x"] + box["w"] * 0.6, box["y"] + box["h"] * 0.8
     inside = browser.evaluate(
         f"[...document.querySelectorAll('#datamap path.point')].filter(el => {{ const r = el.getBoundingClientRect();"
@@ -131,10 +136,10 @@ def test_clicking_a_class_bar_lists_that_class(page):
     browser, table, _ = page
     browser.evaluate("const q = document.getElementById('rows-search'); q.value = ''; q.dispatchEvent(new Event('input'));"
                      " document.getElementById('retention').scrollIntoView(); true")
-    bar = browser.evaluate("(() => { const r = document.querySelector('#retention-0 .bars path').getBoundingClientRect();"
-                           " return {x: r.x + r.width / 2, y: r.y + r.height / 2}; })()")
+    bar = _box(browser, "#retention-0 .bars path")
+    x, y = bar["x"] + bar["w"] / 2, bar["y"] + bar["h"] / 2
     for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
-        browser.call("Input.dispatchMouseEvent", type=kind, x=bar["x"], y=bar["y"], button="left", clickCount=1)
+        browser.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
     counted = browser.wait_for("(document.getElementById('rows-count').textContent.match(/^label (\\w+).*: (\\d+) rows/) || null)")
     labels = table.column("label").to_pylist()
     assert int(counted[2]) == labels.count(counted[1]) > 0

@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 
-from dprune.data import example_path
 from dprune.stages.asr import TRANSCRIPTS, asr_scores_stage, transcripts_stage
 from dprune.stages.audio_embeddings import AUDIO_EMBEDDINGS, audio_embeddings_stage
 from dprune.stages.dataset import load_stage
@@ -16,22 +14,8 @@ from dprune.stages.embeddings import read_embeddings
 from dprune.store import ArtifactStore
 
 
-@pytest.fixture()
-def manifest(tmp_path):
-    """Eight clips of the bundled example written as FLAC files, plus a NeMo manifest."""
-    rows = pq.read_table(example_path("spoken_digits", "test")).slice(0, 8).to_pylist()
-    lines = []
-    for i, row in enumerate(rows):
-        path = tmp_path / "clips" / f"{i}.flac"
-        path.parent.mkdir(exist_ok=True)
-        path.write_bytes(row["audio"]["bytes"])
-        lines.append(json.dumps({"audio_filepath": f"clips/{i}.flac", "text": row["text"]}))
-    path = tmp_path / "manifest.json"
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def test_transcripts_resume_and_scores_reuse_them(tmp_path, manifest):
+def test_transcripts_resume_and_scores_reuse_them(tmp_path, clips_manifest):
+    manifest = clips_manifest(8)
     store = ArtifactStore(str(tmp_path / "store"))
     dataset_ref = load_stage(store, str(manifest))
     done = []
@@ -54,7 +38,8 @@ def test_transcripts_resume_and_scores_reuse_them(tmp_path, manifest):
         asr_scores_stage(store, dataset_ref, metrics=["per"])
 
 
-def test_audio_embeddings_artifact_has_the_text_embeddings_shape(tmp_path, manifest):
+def test_audio_embeddings_artifact_has_the_text_embeddings_shape(tmp_path, clips_manifest):
+    manifest = clips_manifest(8)
     store = ArtifactStore(str(tmp_path / "store"))
     dataset_ref = load_stage(store, str(manifest))
     ref = audio_embeddings_stage(store, dataset_ref, shard_rows=5, batch_size=2)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 
 from dprune.audio.decode import AudioDecodeError
-from dprune.data import example_path
 from dprune.pruners.ranges import RangesPruner
 from dprune.stages.audio import AUDIO_SCORE_COLUMNS, AUDIO_SIGNAL, audio_signal_stage, audio_stage
 from dprune.stages.dataset import load_stage
@@ -18,22 +15,8 @@ from dprune.stages.scores import attach_scores
 from dprune.store import ArtifactStore
 
 
-@pytest.fixture()
-def manifest(tmp_path):
-    """Ten clips of the bundled example written as FLAC files, plus a NeMo manifest."""
-    rows = pq.read_table(example_path("spoken_digits", "test")).slice(0, 10).to_pylist()
-    lines = []
-    for i, row in enumerate(rows):
-        path = tmp_path / "clips" / f"{i}.flac"
-        path.parent.mkdir(exist_ok=True)
-        path.write_bytes(row["audio"]["bytes"])
-        lines.append(json.dumps({"audio_filepath": f"clips/{i}.flac", "text": row["text"], "kind": row["degradation"]}))
-    path = tmp_path / "manifest.json"
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def test_stage_commits_shards_resumes_and_scores(tmp_path, manifest):
+def test_stage_commits_shards_resumes_and_scores(tmp_path, clips_manifest):
+    manifest = clips_manifest(10)
     store = ArtifactStore(str(tmp_path / "store"))
     dataset_ref = load_stage(store, str(manifest))
     assert store.manifest(dataset_ref)["meta"]["audio_column"] == "audio"
@@ -51,7 +34,8 @@ def test_stage_commits_shards_resumes_and_scores(tmp_path, manifest):
     assert again == []
 
 
-def test_key_follows_settings_and_file_identity(tmp_path, manifest):
+def test_key_follows_settings_and_file_identity(tmp_path, clips_manifest):
+    manifest = clips_manifest(10)
     store = ArtifactStore(str(tmp_path / "store"))
     dataset_ref = load_stage(store, str(manifest))
     ref = audio_signal_stage(store, dataset_ref, vad="webrtc")
@@ -64,7 +48,8 @@ def test_key_follows_settings_and_file_identity(tmp_path, manifest):
     assert changed.key != ref.key and changed.stage == AUDIO_SIGNAL.name
 
 
-def test_bad_audio_stops_naming_the_row_or_is_kept_as_nan(tmp_path, manifest):
+def test_bad_audio_stops_naming_the_row_or_is_kept_as_nan(tmp_path, clips_manifest):
+    manifest = clips_manifest(10)
     store = ArtifactStore(str(tmp_path / "store"))
     (manifest.parent / "clips" / "9.flac").unlink()
     dataset_ref = load_stage(store, str(manifest))

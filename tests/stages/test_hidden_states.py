@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from dprune.data.loading import load_dataset
 from dprune.dynamics.partial import encode_lower_layers, load_encoder_parts, train_partial_finetune
@@ -14,12 +13,7 @@ from dprune.stages.hidden_states import HIDDEN_STATES, hidden_states_stage, read
 from dprune.store import ArtifactStore
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
