@@ -99,7 +99,9 @@ class BatchIdentifier:
         np.not_equal(flat[1:], flat[:-1], out=first[1:])
         first[::width] = True  # so that no run spans two rows
         run = np.flatnonzero(first)
-        length = np.diff(run, append=flat.size)
+        length = np.empty_like(run)
+        np.subtract(run[1:], run[:-1], out=length[:-1])
+        length[-1] = flat.size - run[-1]
         feature = flat[run]
         real = feature < len(self.table)
         indptr = np.zeros(count + 1, dtype=np.int64)
