@@ -192,7 +192,9 @@ def run_flow(folder: str, workdir: str, *, extra: list[str] = (), env: dict | No
     repo = os.path.dirname(_HERE)
     os.makedirs(workdir, exist_ok=True)
     command = [sys.executable, os.path.join(repo, "flows", "prune.py"), "--preset", "corpus", "--dataset", folder,
-               "--store", os.path.join(workdir, "store"), "--output", os.path.join(workdir, "out"), *extra]
+               "--store", os.path.join(workdir, "store"), "--output", os.path.join(workdir, "out"),
+               # the synthetic corpus reuses a few thousand sentences: too repetitive for Kneser-Ney's estimates
+               "--perplexity", "discount_fallback=true", *extra]
     env = {**(env or os.environ), "PYTHONPATH": repo, "HF_DATASETS_CACHE": os.path.join(workdir, "hf")}
     log = os.path.join(workdir, "flow.log")
     start = time.perf_counter()
@@ -279,7 +281,7 @@ def profile_stages(texts: pa.Array, workdir: str) -> dict:
     stage("near_duplicates", near_duplicates_stage, store, dataset_ref, signatures)
     stage("quality", quality_stage, store, dataset_ref, shard_rows=shard_rows)
     stage("language", language_stage, store, dataset_ref, shard_rows=shard_rows)
-    lm = stage("kenlm", kenlm_stage, store, dataset_ref, order=5)
+    lm = stage("kenlm", kenlm_stage, store, dataset_ref, order=5, discount_fallback=True)
     stage("perplexity", perplexity_stage, store, dataset_ref, lm, shard_rows=shard_rows)
     return profile
 
