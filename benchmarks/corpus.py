@@ -330,7 +330,8 @@ def main() -> None:
     # --- backends on the same sample
     sample = texts.slice(0, min(args.sample, num_docs))
     sample_list = sample.to_pylist()
-    document_signatures(sample.slice(0, 100), num_perm=NUM_PERM)  # warm-up: imports, normalizer tables
+    for backend in ("rensa", "numpy"):  # warm-up on the whole sample: imports, normalizer tables, caches
+        document_signatures(sample, num_perm=NUM_PERM, backend=backend)
     datasketch_signatures(sample_list[:100], normalizer)
     rounds = {"ours": [], "numpy": [], "datasketch": []}
     for _ in range(args.rounds):  # interleaved rounds, median: a noisy shared machine biases no side
