@@ -23,8 +23,10 @@ run writes to its own output folder. Prefect's home and result storage are tempo
 folders, analytics are off and nothing is downloaded (``HF_HUB_OFFLINE=1``).
 
 The figure that matters is ``warm - empty`` with each server mode; the target is 1.5 s on
-the bundled data. Measurements other than ``cold`` run ``--repeats`` times and the median
-is reported (the machine may be shared: say so with the numbers). Each run's CPU time
+the bundled data. The empty flow and the warm re-prune run in pairs, back to back, and the
+figure is the median of the per-pair differences (the load of a shared machine drifts
+over minutes, a pair sees the same load); ``warm2`` and the medians of each kind are
+reported too (say with the numbers whether the machine was shared). Each run's CPU time
 (user + system, with its child processes) is reported too: on a loaded machine it moves
 far less than wall time. The running server's own CPU is not in it.
 
@@ -158,12 +160,38 @@ def stop_server(server: subprocess.Popen) -> None:
 
 def repeat(name: str, times: int, run: Callable[[int], tuple[float, float]]) -> dict[str, object]:
     """Medians and every sample of ``times`` runs of ``run(i)`` (wall and CPU seconds)."""
-    walls, cpus = [], []
+    samples = []
     for i in range(times):
-        wall, cpu = run(i)
-        walls.append(wall)
-        cpus.append(cpu)
-        print(f"  {name:<13} run {i + 1}/{times}: {wall:7.2f} s wall, {cpu:6.2f} s CPU", flush=True)
+        samples.append(run(i))
+        print(f"  {name:<13} run {i + 1}/{times}: {samples[-1][0]:7.2f} s wall, {samples[-1][1]:6.2f} s CPU", flush=True)
+    return summarize_runs(samples)
+
+
+def paired(
+    base: str, measured: str, times: int, run_base: Callable[[int], tuple[float, float]],
+    run_measured: Callable[[int], tuple[float, float]],
+) -> dict[str, dict[str, object]]:
+    """``times`` pairs of runs, ``base`` then ``measured``, each pair back to back.
+
+    On a shared machine the load drifts over minutes; the difference within a pair sees
+    the same load, so the median of the per-pair differences is the figure to trust.
+    """
+    runs: dict[str, list[tuple[float, float]]] = {base: [], measured: []}
+    for i in range(times):
+        for name, run in ((base, run_base), (measured, run_measured)):
+            runs[name].append(run(i))
+            wall, cpu = runs[name][-1]
+            print(f"  {name:<13} run {i + 1}/{times}: {wall:7.2f} s wall, {cpu:6.2f} s CPU", flush=True)
+    results = {name: summarize_runs(samples) for name, samples in runs.items()}
+    differences = [m[0] - b[0] for b, m in zip(runs[base], runs[measured])]
+    results[measured]["paired_difference"] = statistics.median(differences)
+    results[measured]["paired_differences"] = [round(d, 3) for d in differences]
+    return results
+
+
+def summarize_runs(samples: list[tuple[float, float]]) -> dict[str, object]:
+    """Medians and every sample of (wall, CPU) seconds."""
+    walls, cpus = [s[0] for s in samples], [s[1] for s in samples]
     return {"median": statistics.median(walls), "cpu_median": statistics.median(cpus),
             "samples": [round(s, 3) for s in walls], "cpu_samples": [round(s, 3) for s in cpus]}
 
@@ -198,11 +226,10 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         print(f"data: {dataset}; work folder: {work}; {repeats} runs per warm/empty measurement", flush=True)
         print("temporary Prefect server (one per process)", flush=True)
         results: dict[str, dict[str, object]] = {}
-        results["empty"] = repeat("empty", repeats, lambda i: empty(env, "empty"))
         cold, cold_cpu = prune(None, "cold", env)
         print(f"  {'cold':<13} run 1/1: {cold:7.2f} s wall, {cold_cpu:6.2f} s CPU", flush=True)
-        results["warm"] = repeat("warm", repeats, lambda i: prune(
-            f"top_k:k={0.30 + 0.01 * i:.2f},score_column=kmeans_distance", "warm", env))
+        results.update(paired("empty", "warm", repeats, lambda i: empty(env, "empty"), lambda i: prune(
+            f"top_k:k={0.30 + 0.01 * i:.2f},score_column=kmeans_distance", "warm", env)))
         results["warm2"] = repeat("warm2", repeats, lambda i: prune(
             f"stratified:k={0.40 + 0.01 * i:.2f},score_column=perplexity", "warm2", env))
 
@@ -210,9 +237,9 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         server, url = start_server(env, work / "logs" / "server.log")
         try:
             served = {**env, "PREFECT_API_URL": url}
-            results["server_empty"] = repeat("server_empty", repeats, lambda i: empty(served, "server-empty"))
-            results["server_warm"] = repeat("server_warm", repeats, lambda i: prune(
-                f"top_k:k={0.50 + 0.01 * i:.2f},score_column=kmeans_distance", "server-warm", served))
+            results.update(paired("server_empty", "server_warm", repeats, lambda i: empty(served, "server-empty"),
+                                  lambda i: prune(f"top_k:k={0.50 + 0.01 * i:.2f},score_column=kmeans_distance",
+                                                  "server-warm", served)))
         finally:
             stop_server(server)
 
@@ -226,11 +253,13 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "cold_s": round(cold, 3),
         "warm_s": round(median["warm"], 3),
         "warm2_s": round(median["warm2"], 3),
-        "warm_minus_empty_s": round(median["warm"] - median["empty"], 3),
+        "warm_minus_empty_s": round(float(results["warm"]["paired_difference"]), 3),
         "warm2_minus_empty_s": round(median["warm2"] - median["empty"], 3),
         "server_empty_s": round(median["server_empty"], 3),
         "server_warm_s": round(median["server_warm"], 3),
-        "server_warm_minus_empty_s": round(median["server_warm"] - median["server_empty"], 3),
+        "server_warm_minus_empty_s": round(float(results["server_warm"]["paired_difference"]), 3),
+        "paired_differences": {"warm": results["warm"]["paired_differences"],
+                               "server_warm": results["server_warm"]["paired_differences"]},
         "cpu_s": {"empty": round(cpu["empty"], 3), "cold": round(cold_cpu, 3), "warm": round(cpu["warm"], 3),
                   "warm2": round(cpu["warm2"], 3), "server_empty": round(cpu["server_empty"], 3),
                   "server_warm": round(cpu["server_warm"], 3)},

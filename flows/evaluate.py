@@ -32,6 +32,7 @@ from dprune.evaluation.methods import (
     DEFAULT_FRACTIONS,
     DEFAULT_PRUNERS,
     DEFAULT_SCORERS,
+    DEFAULT_SPEECH_SCORERS,
     DOWNSTREAM_MODELS,
     build_methods,
     check_labelled,
@@ -39,11 +40,13 @@ from dprune.evaluation.methods import (
     random_methods,
 )
 from dprune.evaluation.runner import EvaluationInputs
+from dprune.core.params import InvalidParameterError
 from dprune.core.registry import ComponentSpec
 from dprune.store import ArtifactRef
 
 from flows.prune import prune
 from flows.settings import (
+    DEFAULT_AUDIO_EMBEDDING,
     DEFAULT_EMBEDDING,
     DEFAULT_STORE,
     add_common_arguments,
@@ -55,10 +58,14 @@ from flows.settings import (
     parse_spec,
     resolved_stages,
     score_columns as stage_score_columns,
+    speech_score_columns,
+    speech_settings,
+    speech_stages,
     stage_settings,
-    task_runner,
+    with_task_runner,
 )
-from tasks.common import map_shard_tasks, store_of
+from tasks.audio_embeddings import audio_embeddings_shard_task, audio_embeddings_task
+from tasks.common import map_shard_tasks, resolve_shard_rows, store_of
 from tasks.embed import embed_shard_task, embed_task
 from tasks.evaluate import evaluate_task, evaluation_report_task, flip_labels_task, full_data_task
 from tasks.load import load_task
@@ -79,7 +86,7 @@ def evaluate(
     split: str = "train",
     test_dataset: str | None = None,
     test_split: str | None = None,
-    text_column: str = "text",
+    text_column: str | None = "text",
     label_column: str | None = "label",
     score_columns: list[str] | None = None,
     pruners: list[str | dict[str, Any]] | None = None,
@@ -93,6 +100,11 @@ def evaluate(
     clustering: dict[str, Any] | bool | None = None,
     perplexity: dict[str, Any] | bool | None = None,
     dynamics: dict[str, Any] | bool | None = None,
+    audio: dict[str, Any] | bool | None = None,
+    asr: dict[str, Any] | bool | None = None,
+    audio_embedding: dict[str, Any] | bool | None = None,
+    duplicates: dict[str, Any] | bool | None = None,
+    audio_column: str | None = None,
     store: str = DEFAULT_STORE,
     output: str = DEFAULT_OUTPUT,
     reuse_only: bool = False,
@@ -108,7 +120,8 @@ def evaluate(
         is loaded whole unless ``test_split`` names a split.
     score_columns : list of str
         Score columns to evaluate, among those the scoring stages write (default
-        :data:`dprune.evaluation.methods.DEFAULT_SCORERS`).
+        :data:`dprune.evaluation.methods.DEFAULT_SCORERS`, or
+        :data:`~dprune.evaluation.methods.DEFAULT_SPEECH_SCORERS` for a dataset with audio).
     pruners : list of str or dict
         Pruner names or specs; a pruner that ranks by a score is paired with every
         scorer (default :data:`dprune.evaluation.methods.DEFAULT_PRUNERS`).
@@ -121,10 +134,11 @@ def evaluate(
         Flip this fraction of the training labels (drawn with ``noise_seed``) before
         scoring; the flipped set is a dataset of its own, with its own store keys.
     method : {"probe", "finetune"}
-        The downstream model: a linear probe on the embeddings, or fine-tuning.
+        The downstream model: a linear probe on the embeddings (the audio embeddings for
+        speech), or fine-tuning (text only).
     method_options : dict
         Settings of that model (see :mod:`dprune.evaluation.downstream`).
-    embedding, clustering, perplexity, dynamics
+    embedding, clustering, perplexity, dynamics, audio, asr, audio_embedding, duplicates, audio_column
         Stage settings, as for the prune flow (use the same ones as a prune run to
         reuse its scores).
     store, output : str
@@ -136,23 +150,46 @@ def evaluate(
         fractions=fractions or DEFAULT_FRACTIONS, seeds=seeds or DEFAULT_SEEDS, noise=noise, noise_seed=noise_seed,
         method=method, label_column=label_column,
     )
-    stages = resolved_stages({"embedding": embedding, "clustering": clustering, "perplexity": perplexity,
-                              "dynamics": dynamics}, flow="evaluate", labelled=label_column is not None)
-    methods = build_methods(score_columns or DEFAULT_SCORERS, pruners or DEFAULT_PRUNERS,
-                            known_scorers=stage_score_columns(stages), seed=seeds[0])
+    values = {"embedding": embedding, "clustering": clustering, "perplexity": perplexity, "dynamics": dynamics}
+    stages = resolved_stages(values, flow="evaluate", labelled=label_column is not None)
+    speech_values = {"audio": audio, "asr": asr, "audio_embedding": audio_embedding, "duplicates": duplicates}
+    speech = speech_settings(speech_values, flow="evaluate")
+    # Which modality the data has is known once it is loaded; a score column must fit one of them now.
+    speech_columns = speech_score_columns(speech, speech_stages(stages, values))
+    build_methods(score_columns or DEFAULT_SCORERS, pruners or DEFAULT_PRUNERS,
+                  known_scorers=stage_score_columns(stages) + speech_columns, seed=seeds[0])
     check_output_folder(output, flow="evaluate")
     check_store(store)
-    # The probe needs embeddings even when the prune run's embedding stage is off (False).
-    embedding_options = {"text_column": text_column,
-                         **(stage_settings(embedding, DEFAULT_EMBEDDING) or DEFAULT_EMBEDDING)}
     output_dir = Path(output)
 
-    def embed(dataset_ref: ArtifactRef) -> ArtifactRef:
-        return map_shard_tasks(embed_shard_task, embed_task, dataset_ref, shard_rows=embedding_options["shard_rows"],
-                               reuse_only=reuse_only, options=embedding_options)
-
-    clean_ref = load_task(store, dataset, split=split, text_column=text_column, label_column=label_column)
+    clean_ref = load_task(store, dataset, split=split, text_column=text_column, label_column=label_column,
+                          audio_column=audio_column)
     check_labelled(store_of(clean_ref), clean_ref, label_column)
+    audio_data = store_of(clean_ref).manifest(clean_ref)["meta"].get("audio_column")
+    if audio_data is not None:
+        if method != "probe":
+            raise InvalidParameterError(
+                f"The 'method' parameter of evaluate must be 'probe' for speech data (dataset {dataset!r} has audio; "
+                f"the probe trains on its audio embeddings). Got {method!r} instead."
+            )
+        methods = build_methods(score_columns or DEFAULT_SPEECH_SCORERS, pruners or DEFAULT_PRUNERS,
+                                known_scorers=speech_columns, seed=seeds[0])
+        # The probe needs embeddings even when the prune run's audio embeddings are off (False).
+        embedding_options = {"audio_column": audio_data, **(speech["audio_embedding"] or DEFAULT_AUDIO_EMBEDDING)}
+        shard_task, commit_task = audio_embeddings_shard_task, audio_embeddings_task
+    else:
+        methods = build_methods(score_columns or DEFAULT_SCORERS, pruners or DEFAULT_PRUNERS,
+                                known_scorers=stage_score_columns(stages), seed=seeds[0])
+        # The probe needs embeddings even when the prune run's embedding stage is off (False).
+        embedding_options = {"text_column": text_column,
+                             **(stage_settings(embedding, DEFAULT_EMBEDDING) or DEFAULT_EMBEDDING)}
+        shard_task, commit_task = embed_shard_task, embed_task
+
+    def embed(dataset_ref: ArtifactRef) -> ArtifactRef:
+        shard_rows = resolve_shard_rows(dataset_ref, embedding_options["shard_rows"])
+        return map_shard_tasks(shard_task, commit_task, dataset_ref, shard_rows=shard_rows, reuse_only=reuse_only,
+                               options={**embedding_options, "shard_rows": shard_rows})
+
     source, source_split = dataset, split
     if noise:
         source = flip_labels_task(clean_ref, str(output_dir / "noisy_labels"), fraction=noise, seed=noise_seed,
@@ -160,12 +197,13 @@ def evaluate(
         source_split = "train"
     run = prune(dataset=source, split=source_split, text_column=text_column, label_column=label_column,
                 embedding=embedding, clustering=clustering, perplexity=perplexity, dynamics=dynamics,
-                store=store, output=str(output_dir / "prune"), reuse_only=reuse_only)
+                audio=audio, asr=asr, audio_embedding=audio_embedding, duplicates=duplicates,
+                audio_column=audio_data, store=store, output=str(output_dir / "prune"), reuse_only=reuse_only)
     train_ref = ArtifactRef.from_dict(run["dataset"])
     if test_split is None and test_dataset is None:
         test_split = "test"
     test_ref = load_task(store, test_dataset or dataset, split=test_split, text_column=text_column,
-                         label_column=label_column)
+                         label_column=label_column, audio_column=audio_column)
     probe = method == "probe"
     inputs = EvaluationInputs(
         train=train_ref, test=test_ref, scores=tuple(ArtifactRef.from_dict(r) for r in run["scores"]),
@@ -226,7 +264,7 @@ if __name__ == "__main__":
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     flow_params, cli = parse_args(sys.argv[1:])
     with script_settings():  # a longer wait for Prefect's temporary server
-        summary = evaluate.with_options(task_runner=task_runner(cli))(**flow_params)
+        summary = with_task_runner(evaluate, cli)(**flow_params)
     print("\n" + Path(summary["results"]["markdown"]).read_text(encoding="utf-8"))
     for name, path in summary["results"].items():
         print(f"  {name:<8}: {path}")

@@ -10,11 +10,13 @@ embeddings to record training dynamics (AUM, forgetting, data-map scores).
 Then it keeps half the rows with coverage-centric selection on AUM.
 
 A speech dataset (an ``Audio`` column, an audiofolder, a NeMo manifest, or the
-bundled ``spoken_digits``) runs the audio signal stage instead of the text stages
-(which stay available when asked for explicitly): duration, VAD speech ratio, SNR,
-clipping, loudness and speaking-rate deviation, then the default speech rule
-(:data:`dprune.pruners.ranges.SPEECH_QUALITY_RANGES`) drops the clips outside its
-ranges::
+bundled ``spoken_digits``) runs the speech stages instead of the text stages
+(which stay available when asked for explicitly): the signal scores (duration, VAD
+speech ratio, SNR, clipping, loudness, speaking-rate deviation), offline ASR with
+WER/CER against the transcripts, audio embeddings with k-means distance and semantic
+duplicates on them, and training dynamics of a small convolutional model on log-mel
+frames. Then the default speech rule (:data:`dprune.pruners.ranges.SPEECH_QUALITY_RANGES`,
+plus no duplicate) drops the clips outside its ranges::
 
     python flows/prune.py --dataset spoken_digits
     python flows/prune.py --dataset train_manifest.json --audio vad=webrtc,on_error=nan
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -50,16 +53,18 @@ from dprune.core.outputs import output_lock
 from dprune.core.params import InvalidParameterError
 from dprune.core.registry import ComponentSpec
 
+from dprune.pruners.ranges import SPEECH_QUALITY_RANGES
 from dprune.stages.audio import AUDIO_SCORE_COLUMNS
 
 from flows.settings import (
-    DEFAULT_AUDIO,
+    CLOSED_VOCABULARY_LIMIT,
     DEFAULT_STORE,
+    SPEECH_DYNAMICS_METHOD,
+    SPEECH_PROBE,
     corpus_settings,
     KENLM_OPTIONS,
     add_common_arguments,
     check_output_folder,
-    check_stage_settings,
     check_store,
     script_settings,
     common_params,
@@ -67,10 +72,13 @@ from flows.settings import (
     parse_params,
     parse_spec,
     resolved_stages,
-    stage_settings,
-    task_runner,
+    speech_settings,
+    speech_stages,
+    with_task_runner,
 )
+from tasks.asr import asr_shard_task, asr_task
 from tasks.audio import audio_shard_task, audio_task
+from tasks.audio_embeddings import audio_embeddings_shard_task, audio_embeddings_task
 from tasks.cluster import cluster_task
 from tasks.common import map_shard_tasks, resolve_shard_rows, store_of
 from tasks.embed import embed_shard_task, embed_task
@@ -84,7 +92,7 @@ from tasks.perplexity import perplexity_shard_task, perplexity_task
 from tasks.prune import prune_task
 from tasks.quality import quality_shard_task, quality_task
 from tasks.report import report_task
-from tasks.score import score_task
+from tasks.score import score_task, scores_task
 from tasks.train import train_task
 
 DEFAULT_OUTPUT = "out/prune"
@@ -102,12 +110,20 @@ def corpus_rules(score_columns: list[str]) -> dict[str, tuple]:
     return rules
 
 
-def default_pruner(score_columns: list[str], preset: str = "default") -> dict[str, Any]:
-    """Rules for the corpus preset; the speech rule on audio scores; coverage-centric on AUM; else stratified."""
+def default_pruner(score_columns: list[str], preset: str = "default",
+                   duplicates: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Rules for the corpus preset; the speech rule on audio scores; coverage-centric on AUM; else stratified.
+
+    With ``duplicates`` settings whose column was scored, the speech rule also drops every clip whose
+    duplicate score reaches their ``threshold`` (the first clip of each group keeps a low score).
+    """
     if preset == "corpus" and corpus_rules(score_columns):
         return {"name": "ranges", "params": {"ranges": corpus_rules(score_columns)}}
-    if set(AUDIO_SCORE_COLUMNS) <= set(score_columns):
-        return {"name": "ranges", "params": {}}
+    if set(AUDIO_SCORE_COLUMNS) - {"speaking_rate"} <= set(score_columns):  # no transcripts: no speaking rate
+        ranges = {column: bounds for column, bounds in SPEECH_QUALITY_RANGES.items() if column in score_columns}
+        if duplicates is not None and duplicates["score_column"] in score_columns:
+            ranges[duplicates["score_column"]] = (None, math.nextafter(float(duplicates["threshold"]), -math.inf))
+        return {"name": "ranges", "params": {"ranges": ranges}}
     if "aum" in score_columns:
         return {"name": "coverage_centric", "params": {"k": 0.5, "beta": 0.1, "hardest": "low", "score_column": "aum"}}
     if not score_columns:
@@ -119,13 +135,16 @@ def default_pruner(score_columns: list[str], preset: str = "default") -> dict[st
 def prune(
     dataset: str = "rotten_tomatoes",
     split: str = "train",
-    text_column: str = "text",
+    text_column: str | None = "text",
     label_column: str | None = "label",
     embedding: dict[str, Any] | bool | None = None,
     clustering: dict[str, Any] | bool | None = None,
     perplexity: dict[str, Any] | bool | None = None,
     dynamics: dict[str, Any] | bool | None = None,
     audio: dict[str, Any] | bool | None = None,
+    asr: dict[str, Any] | bool | None = None,
+    audio_embedding: dict[str, Any] | bool | None = None,
+    duplicates: dict[str, Any] | bool | None = None,
     audio_column: str | None = None,
     scorers: list[dict[str, Any]] | None = None,
     pruner: dict[str, Any] | None = None,
@@ -147,11 +166,18 @@ def prune(
         (KenLM trained on the dataset or on ``reference``); ``dynamics`` trains a linear
         probe on the embeddings and adds the scores listed in its ``scores``. For a dataset
         with audio the text stages run only when given explicitly.
-    audio : dict, False or None
-        Settings of the audio signal stage (see
-        :func:`dprune.stages.audio.audio_signal_stage`), run when the dataset has audio; it
-        adds ``duration``, ``speech_ratio``, ``snr``, ``clipping_ratio``, ``loudness`` and
-        ``speaking_rate`` (deviation from the median rate).
+    audio, asr, audio_embedding, duplicates : dict, False or None
+        Settings of the speech stages, run when the dataset has audio (defaults:
+        :data:`flows.settings.SPEECH_STAGE_DEFAULTS`). ``audio``: the signal stage
+        (:func:`dprune.stages.audio.audio_signal_stage`) adds ``duration``, ``speech_ratio``,
+        ``snr``, ``clipping_ratio``, ``loudness`` and ``speaking_rate`` (deviation from the
+        median rate). ``asr``: offline transcripts and their ``wer`` / ``cer`` against
+        ``text_column`` (:func:`dprune.stages.asr.asr_scores_stage`; skipped when the dataset
+        has no such column). ``audio_embedding``: the vectors that clustering
+        (``kmeans_distance``), the dynamics probe and ``duplicates`` (``semantic_duplicate``,
+        :class:`~dprune.scorers.semantic_duplicates.SemanticDuplicateScorer`) read on speech,
+        unless ``embedding`` is given (text embeddings then). Perplexity runs on speech only
+        when given.
     audio_column : str, optional
         The audio column of a user's dataset (default: its ``Audio`` column, or ``audio`` for
         an audiofolder or a NeMo manifest).
@@ -190,8 +216,8 @@ def prune(
         spec.build_scorer().validate_params()
     if pruner is not None:
         ComponentSpec.parse(pruner).build_pruner().validate_params()
-    check_stage_settings("audio", audio if isinstance(audio, dict) else None, flow="prune")
-    audio_settings = stage_settings(audio, DEFAULT_AUDIO)
+    speech = speech_settings({"audio": audio, "asr": asr, "audio_embedding": audio_embedding,
+                              "duplicates": duplicates}, flow="prune")
     check_output_folder(output, flow="prune")
     check_store(store)
     dataset_ref = load_task(store, dataset, split=split, text_column=text_column, label_column=label_column,
@@ -199,21 +225,29 @@ def prune(
     score_refs, score_columns = [], []
 
     dataset_audio = store_of(dataset_ref).manifest(dataset_ref)["meta"].get("audio_column")
-    if dataset_audio is not None:
-        requested = {"embedding": embedding, "clustering": clustering, "perplexity": perplexity, "dynamics": dynamics}
-        stages = {name: (settings if requested[name] not in (None, False) else None) for name, settings in stages.items()}
-        if audio_settings is not None:
-            options = {"audio_column": dataset_audio, "text_column": text_column, **audio_settings}
-            score_refs.append(map_shard_tasks(audio_shard_task, audio_task, dataset_ref,
-                                              shard_rows=options["shard_rows"], reuse_only=reuse_only, options=options))
-            score_columns.extend(AUDIO_SCORE_COLUMNS)
-    elif audio not in (None, False):
-        raise ValueError(
-            f"audio={audio!r} asks for the audio stage but dataset {dataset!r} has no audio column. "
-            "Pass audio_column=<the column holding the audio>, or leave audio unset for text data."
-        )
-
     embeddings_ref = None
+    if dataset_audio is not None:
+        # On speech the text stages run only when given; clustering and dynamics read the audio embeddings.
+        stages = speech_stages(stages, {"embedding": embedding, "perplexity": perplexity})
+        refs, columns, embeddings_ref = speech_scores(
+            dataset_ref, speech, audio_column=dataset_audio, text_column=text_column, reuse_only=reuse_only,
+            need_embeddings=stages["embedding"] is None and bool(stages["clustering"] or stages["dynamics"]),
+        )
+        score_refs.extend(refs)
+        score_columns.extend(columns)
+        if stages["dynamics"] is not None and stages["embedding"] is None:
+            method = dynamics.get("method") if isinstance(dynamics, dict) else None
+            stages["dynamics"] = speech_dynamics(stages["dynamics"], method or SPEECH_DYNAMICS_METHOD, dataset_audio)
+    else:
+        asked = sorted(name for name, value in
+                       {"audio": audio, "asr": asr, "audio_embedding": audio_embedding, "duplicates": duplicates}.items()
+                       if value not in (None, False))
+        if asked:
+            raise ValueError(
+                f"{', '.join(f'{name}=...' for name in asked)} asks for speech stages but dataset {dataset!r} has no "
+                "audio column. Pass audio_column=<the column holding the audio>, or leave them unset for text data."
+            )
+
     if stages["embedding"] is not None and (stages["clustering"] or stages["dynamics"]):
         options = {"text_column": text_column, **stages["embedding"]}
         embeddings_ref = map_shard_tasks(embed_shard_task, embed_task, dataset_ref, shard_rows=options["shard_rows"],
@@ -236,18 +270,18 @@ def prune(
         ))
         score_columns.append(score_options["score_column"])
 
-    if stages["dynamics"] is not None and embeddings_ref is not None:
+    conv = stages["dynamics"] is not None and stages["dynamics"].get("method") == "conv_log_mel"
+    if stages["dynamics"] is not None and (embeddings_ref is not None or conv):
         settings = dict(stages["dynamics"])
         names = settings.pop("scores")
-        if settings.get("method", "linear_probe") != "linear_probe":  # the trainers that read the text
+        if settings.get("method", "linear_probe") not in ("linear_probe", "conv_log_mel"):  # the trainers that read text
             settings["text_column"] = text_column
-        dynamics_ref = train_task(dataset_ref, embeddings_ref, reuse_only=reuse_only, label_column=label_column,
-                                  **settings)
-        for name in names:
-            spec = {"name": name, "params": dynamic_score_params(name, dynamics_ref, embeddings_ref, settings,
-                                                                 label_column=label_column)}
-            score_refs.append(score_task(dataset_ref, spec, reuse_only=reuse_only))
-            score_columns.append(name)
+        dynamics_ref = train_task(dataset_ref, None if conv else embeddings_ref, reuse_only=reuse_only,
+                                  label_column=label_column, **settings)
+        specs = [{"name": name, "params": dynamic_score_params(name, dynamics_ref, embeddings_ref, settings,
+                                                               label_column=label_column)} for name in names]
+        score_refs.extend(scores_task(dataset_ref, specs, reuse_only=reuse_only))
+        score_columns.extend(names)
 
     if corpus_stages is not None:
         refs, columns = corpus_scores(dataset_ref, corpus_stages, text_column=text_column, reuse_only=reuse_only)
@@ -259,7 +293,7 @@ def prune(
                                      reuse_only=reuse_only))
         score_columns.append(spec.params.get("score_column", "score"))
 
-    pruner = pruner or default_pruner(score_columns, preset)
+    pruner = pruner or default_pruner(score_columns, preset, speech["duplicates"] if dataset_audio else None)
     selection_ref = prune_task(dataset_ref, score_refs, pruner)
     with output_lock(output):  # another run writing this folder waits: dataset and report from one run
         paths = export_task(dataset_ref, score_refs, selection_ref, output)
@@ -275,6 +309,63 @@ def prune(
         "selection": selection_ref.to_dict(),
         "outputs": {**paths, "report": report},
     }
+
+
+def speech_scores(dataset_ref, settings: dict[str, Any], *, audio_column: str, text_column: str, reuse_only: bool,
+                  need_embeddings: bool):
+    """Run the speech stages chosen in ``settings``; return their scores artifacts, columns and the embeddings.
+
+    The audio embeddings are computed when clustering or dynamics read them (``need_embeddings``)
+    or for the duplicates; ASR runs only when the dataset has ``text_column``.
+    """
+    refs, columns = [], []
+    common = {"audio_column": audio_column}
+    transcribed = text_column in store_of(dataset_ref).read(dataset_ref).column_names
+    if settings["audio"] is not None:
+        options = {**common, "text_column": text_column, **settings["audio"]}
+        options["shard_rows"] = resolve_shard_rows(dataset_ref, options["shard_rows"])
+        refs.append(map_shard_tasks(audio_shard_task, audio_task, dataset_ref, shard_rows=options["shard_rows"],
+                                    reuse_only=reuse_only, options=options))
+        columns.extend(c for c in AUDIO_SCORE_COLUMNS if transcribed or c != "speaking_rate")
+    if settings["asr"] is not None and transcribed:
+        options = {**common, "text_column": text_column, **settings["asr"]}
+        options["shard_rows"] = resolve_shard_rows(dataset_ref, options["shard_rows"])
+        if options["vocabulary"] == "auto":
+            options["vocabulary"] = asr_vocabulary(dataset_ref, text_column)
+        refs.append(map_shard_tasks(asr_shard_task, asr_task, dataset_ref,
+                                    shard_rows=options["shard_rows"], reuse_only=reuse_only, options=options))
+        columns.extend(options["metrics"])
+    embeddings_ref = None
+    if settings["audio_embedding"] is not None and (need_embeddings or settings["duplicates"] is not None):
+        options = {**common, **settings["audio_embedding"]}
+        options["shard_rows"] = resolve_shard_rows(dataset_ref, options["shard_rows"])
+        embeddings_ref = map_shard_tasks(audio_embeddings_shard_task, audio_embeddings_task, dataset_ref,
+                                         shard_rows=options["shard_rows"], reuse_only=reuse_only, options=options)
+        if settings["duplicates"] is not None:
+            params = {k: v for k, v in settings["duplicates"].items() if k != "threshold"}
+            spec = {"name": "semantic_duplicate", "params": {"embeddings": embeddings_ref, **params}}
+            refs.append(score_task(dataset_ref, spec, reuse_only=reuse_only))
+            columns.append(params["score_column"])
+    return refs, columns, embeddings_ref
+
+
+def asr_vocabulary(dataset_ref, text_column: str) -> str:
+    """``vocabulary="auto"``: the transcripts' phrase grammar for a closed set of transcripts, else the open model."""
+    texts = store_of(dataset_ref).read(dataset_ref).unique(text_column)
+    return "transcripts" if len(texts) <= CLOSED_VOCABULARY_LIMIT else "open"
+
+
+def speech_dynamics(settings: dict[str, Any], method: str, audio_column: str) -> dict[str, Any]:
+    """Dynamics settings on speech: the conv model on the clips' log-mel frames, or the probe on the audio
+    embeddings (with :data:`~flows.settings.SPEECH_PROBE` unless set)."""
+    if method == "conv_log_mel":
+        return {**settings, "method": method, "audio_column": audio_column}
+    if method == "linear_probe":
+        return {**SPEECH_PROBE, **settings, "method": method}
+    raise ValueError(
+        f"dynamics method={method!r} reads text, but this dataset has audio: use method=conv_log_mel (the default "
+        "on speech) or linear_probe (on the audio embeddings), or give embedding=... to train on text embeddings."
+    )
 
 
 def corpus_scores(dataset_ref, settings: dict[str, Any], *, text_column: str, reuse_only: bool):
@@ -312,9 +403,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_common_arguments(parser, output_help=f"folder for the pruned dataset and report (default {DEFAULT_OUTPUT})")
     parser.add_argument("--scorer", action="append", help="extra scorer spec, e.g. 'cross_entropy:...' (repeatable)")
     parser.add_argument("--pruner", help="pruner spec, e.g. 'top_k:k=0.3,score_column=kmeans_distance'")
-    parser.add_argument("--audio", metavar="KEY=VALUE,...", help="settings of the audio signal stage (speech data)")
-    parser.add_argument("--no-audio", action="store_true", help="turn the audio signal stage off")
-    parser.add_argument("--audio-column", help="audio column of a speech dataset (default: its Audio column)")
     parser.add_argument("--preset", choices=PRESETS, help="'corpus': text-only corpus stages, no labels")
     parser.add_argument("--corpus", metavar="KEY=VALUE,...", help="settings of the corpus stages")
     parser.add_argument("--no-corpus", action="store_true", help="turn the corpus stages off")
@@ -329,12 +417,6 @@ def parse_args(argv: list[str] | None = None) -> tuple[dict[str, Any], argparse.
         params["scorers"] = [parse_spec(s) for s in args.scorer]
     if args.pruner:
         params["pruner"] = parse_spec(args.pruner)
-    if args.no_audio:
-        params["audio"] = False
-    elif args.audio:
-        params["audio"] = parse_params(args.audio)
-    if args.audio_column:
-        params["audio_column"] = args.audio_column
     if args.preset:
         params["preset"] = args.preset
     if args.no_corpus:
@@ -365,5 +447,5 @@ if __name__ == "__main__":
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     flow_params, cli = parse_args(sys.argv[1:])
     with script_settings():  # a longer wait for Prefect's temporary server
-        summary = prune.with_options(task_runner=task_runner(cli))(**flow_params)
+        summary = with_task_runner(prune, cli)(**flow_params)
     print_summary(summary)

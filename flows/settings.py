@@ -30,8 +30,26 @@ DEFAULT_DYNAMICS: dict[str, Any] = {  # epochs: the method's default (dprune.sta
     "seeds": [0, 1, 2],
     "scores": ["aum", "forgetting", "el2n", "data_map_confidence", "data_map_variability", "data_map_correctness"],
 }
-#: The speech signal stage (``python flows/prune.py`` only; on when the dataset has audio).
+#: The speech stages, on by default when the dataset has audio (see :data:`SPEECH_STAGE_DEFAULTS`).
 DEFAULT_AUDIO: dict[str, Any] = {"shard_rows": 1000, "vad": "silero"}
+#: Offline ASR and WER/CER. ``vocabulary="auto"``: the phrase grammar of the dataset's own transcripts when
+#: they are a closed set (at most :data:`CLOSED_VOCABULARY_LIMIT` distinct ones), else the open en-US model.
+DEFAULT_ASR: dict[str, Any] = {"vocabulary": "auto", "metrics": ["wer", "cer"], "shard_rows": 1000, "num_proc": 1}
+CLOSED_VOCABULARY_LIMIT = 1000
+#: Audio embeddings (:mod:`dprune.audio.features`): what clustering, dynamics and duplicates read on speech.
+DEFAULT_AUDIO_EMBEDDING: dict[str, Any] = {"shard_rows": 1000, "batch_size": 256}
+#: Semantic duplicates on the audio embeddings: column, and the score from which a clip counts as a copy.
+DEFAULT_DUPLICATES: dict[str, Any] = {"score_column": "semantic_duplicate", "keep": "first", "threshold": 0.99}
+#: Dynamics on speech unless the dynamics settings say otherwise (measured, see the README): the small
+#: convolutional model on log-mel frames; with ``method=linear_probe``, the probe's settings on the audio embeddings.
+SPEECH_DYNAMICS_METHOD = "conv_log_mel"
+SPEECH_PROBE: dict[str, Any] = {"hidden_size": 256, "epochs": 30}
+SPEECH_STAGE_DEFAULTS = {
+    "audio": DEFAULT_AUDIO,
+    "asr": DEFAULT_ASR,
+    "audio_embedding": DEFAULT_AUDIO_EMBEDDING,
+    "duplicates": DEFAULT_DUPLICATES,
+}
 #: The text-only corpus stages of ``--preset corpus`` (flow parameter ``corpus``): which run, and their options.
 CORPUS_STAGES = ("exact_duplicate", "near_duplicate", "quality", "language")
 DEFAULT_CORPUS: dict[str, Any] = {
@@ -90,6 +108,7 @@ def _typed_keywords(function: Callable[..., Any], name: str) -> set[str]:
 
 def stage_options(stage: str) -> set[str]:
     """The option names a stage accepts (its stage functions' parameters and the component's)."""
+    from dprune.dynamics.conv import train_conv_classifier
     from dprune.dynamics.finetune import finetune_dynamics
     from dprune.dynamics.partial import train_partial_finetune
     from dprune.dynamics.probe import train_linear_probe
@@ -99,16 +118,21 @@ def stage_options(stage: str) -> set[str]:
     from dprune.stages.embeddings import embed_stage
     from dprune.stages.kenlm import kenlm_stage
     from dprune.stages.perplexity import perplexity_stage
+    from dprune.stages.asr import asr_scores_stage, transcripts_stage
     from dprune.stages.audio import audio_signal_stage
+    from dprune.stages.audio_embeddings import audio_embeddings_stage
 
     accepted = {
         "corpus": lambda: set(DEFAULT_CORPUS),
         "embedding": lambda: _accepted(embed_stage),
         "clustering": lambda: _accepted(cluster_stage, clusters_stage),
         "perplexity": lambda: _accepted(kenlm_stage, perplexity_stage, PerplexityScorer.__init__) - {"self", "model_path"},
-        "dynamics": lambda: _accepted(dynamics_stage, train_linear_probe, train_partial_finetune, finetune_dynamics,
-                                      extra=["scores"]),
+        "dynamics": lambda: _accepted(dynamics_stage, train_linear_probe, train_conv_classifier,
+                                      train_partial_finetune, finetune_dynamics, extra=["scores"]) - {"audio_column"},
         "audio": lambda: _accepted(audio_signal_stage) - {"audio_column"},
+        "asr": lambda: _accepted(transcripts_stage, asr_scores_stage) - {"audio_column"},
+        "audio_embedding": lambda: _accepted(audio_embeddings_stage) - {"audio_column"},
+        "duplicates": lambda: {"score_column", "keep", "num_clusters", "algorithm", "seed", "threshold"},
     }
     return accepted[stage]()
 
@@ -131,15 +155,20 @@ def check_stage_settings(stage: str, settings: Mapping[str, Any] | None, *, flow
         )
 
 
+def checked_settings(stage: str, value: Any, default: Mapping[str, Any], *, flow: str) -> dict[str, Any] | None:
+    """One stage's settings (defaults applied, None when off), its option names and ``shard_rows`` checked."""
+    check_stage_settings(stage, value if isinstance(value, Mapping) else None, flow=flow)
+    settings = stage_settings(value, default)
+    if settings is not None and "shard_rows" in settings:  # 0 would divide by zero later
+        check_param(f"the {stage} stage of {flow}", "shard_rows", settings["shard_rows"],
+                    [Interval(int, 1, None), Options(["auto"])])
+    return settings
+
+
 def resolved_stages(values: Mapping[str, Any], *, flow: str, labelled: bool) -> dict[str, dict[str, Any] | None]:
     """Each stage's settings (defaults applied, None when off), checked before any work starts."""
-    resolved = {}
-    for stage, default in STAGE_DEFAULTS.items():
-        check_stage_settings(stage, values.get(stage) if isinstance(values.get(stage), Mapping) else None, flow=flow)
-        resolved[stage] = stage_settings(values.get(stage), default)
-        if resolved[stage] is not None and "shard_rows" in resolved[stage]:  # 0 would divide by zero later
-            check_param(f"the {stage} stage of {flow}", "shard_rows", resolved[stage]["shard_rows"],
-                        [Interval(int, 1, None), Options(["auto"])])
+    resolved = {stage: checked_settings(stage, values.get(stage), default, flow=flow)
+                for stage, default in STAGE_DEFAULTS.items()}
     if not labelled:
         resolved["dynamics"] = None
     return resolved
@@ -155,6 +184,28 @@ def score_columns(stages: Mapping[str, dict[str, Any] | None]) -> list[str]:
     if stages["dynamics"] and stages["embedding"] is not None:
         columns.extend(stages["dynamics"]["scores"])
     return columns
+
+
+def speech_stages(stages: Mapping[str, dict[str, Any] | None], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The text stages on a dataset with audio: embedding and perplexity only when given in ``values``
+    (clustering and dynamics read the audio embeddings otherwise)."""
+    return {name: (None if name in ("embedding", "perplexity") and values.get(name) in (None, False) else settings)
+            for name, settings in stages.items()}
+
+
+def speech_score_columns(speech: Mapping[str, dict[str, Any] | None],
+                         stages: Mapping[str, dict[str, Any] | None]) -> list[str]:
+    """The score columns the flow writes for a dataset with audio, in flow order (see ``flows/prune.py``)."""
+    from dprune.stages.audio import AUDIO_SCORE_COLUMNS
+
+    columns = list(AUDIO_SCORE_COLUMNS) if speech["audio"] is not None else []
+    if speech["asr"] is not None:
+        columns.extend(speech["asr"]["metrics"])
+    if speech["audio_embedding"] is not None and speech["duplicates"] is not None:
+        columns.append(speech["duplicates"]["score_column"])
+    embedded = stages["embedding"] is not None or speech["audio_embedding"] is not None
+    text = {**stages, "embedding": {} if embedded else None}
+    return columns + score_columns(text)
 
 
 def corpus_settings(value: Mapping[str, Any] | bool | None, *, enabled: bool, flow: str) -> dict[str, Any] | None:
@@ -175,6 +226,31 @@ def corpus_settings(value: Mapping[str, Any] | bool | None, *, enabled: bool, fl
             f"Corpus stages: {list(CORPUS_STAGES)}."
         )
     return settings
+
+
+def speech_settings(values: Mapping[str, Any], *, flow: str) -> dict[str, dict[str, Any] | None]:
+    """The speech stages' settings (defaults applied, None when off), checked before any work starts.
+
+    They run only on a dataset with audio; a text dataset ignores their defaults.
+    """
+    from dprune.audio.transcripts import METRICS
+    from dprune.scorers.asr import VOCABULARIES
+
+    resolved = {stage: checked_settings(stage, values.get(stage), default, flow=flow)
+                for stage, default in SPEECH_STAGE_DEFAULTS.items()}
+    if resolved["asr"] is not None:
+        check_param(f"the asr stage of {flow}", "vocabulary", resolved["asr"]["vocabulary"],
+                    [Options([*VOCABULARIES, "auto"])])
+        metrics = resolved["asr"]["metrics"]
+        if not metrics or not isinstance(metrics, (list, tuple)) or set(metrics) - set(METRICS):
+            raise InvalidParameterError(
+                f"The 'metrics' option of the asr stage of {flow} must be a non-empty list among {list(METRICS)}. "
+                f"Got {metrics!r} instead."
+            )
+    if resolved["duplicates"] is not None:
+        check_param(f"the duplicates stage of {flow}", "threshold", resolved["duplicates"]["threshold"],
+                    [Interval("real", -1.0, 1.0)])
+    return resolved
 
 
 def check_output_folder(output: str, *, flow: str) -> None:
@@ -242,11 +318,14 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, output_help: str) -
     parser.add_argument("--config", help="YAML file whose keys are this flow's parameters (flags win)")
     parser.add_argument("--dataset", help="bundled example name, file, fsspec URL or hub name")
     parser.add_argument("--split")
-    parser.add_argument("--text-column")
+    parser.add_argument("--text-column", help="text column ('none' for audio without transcripts: no ASR)")
     parser.add_argument("--label-column", help="label column ('none' for unlabelled data: no dynamics)")
-    for stage in STAGE_DEFAULTS:
-        parser.add_argument(f"--{stage}", metavar="KEY=VALUE,...", help=f"settings of the {stage} stage")
-        parser.add_argument(f"--no-{stage}", action="store_true", help=f"turn the {stage} stage off")
+    for stage in [*STAGE_DEFAULTS, *SPEECH_STAGE_DEFAULTS]:
+        flag = stage.replace("_", "-")
+        parser.add_argument(f"--{flag}", metavar="KEY=VALUE,...", help=f"settings of the {stage} stage"
+                            + (" (speech data)" if stage in SPEECH_STAGE_DEFAULTS else ""))
+        parser.add_argument(f"--no-{flag}", action="store_true", help=f"turn the {stage} stage off")
+    parser.add_argument("--audio-column", help="audio column of a speech dataset (default: its Audio column)")
     parser.add_argument("--store", help="artifact store root (path or fsspec URL; default $DPRUNE_STORE or "
                                         ".dprune/store)")
     parser.add_argument("--output", help=output_help)
@@ -278,33 +357,37 @@ def common_params(args: argparse.Namespace) -> dict[str, Any]:
     params = read_config(args.config) if args.config else {}
     flags = {"dataset": args.dataset, "split": args.split, "text_column": args.text_column,
              "label_column": args.label_column, "store": args.store, "output": args.output,
-             "reuse_only": args.reuse_only}
-    for stage in STAGE_DEFAULTS:
+             "reuse_only": args.reuse_only, "audio_column": args.audio_column}
+    for stage in [*STAGE_DEFAULTS, *SPEECH_STAGE_DEFAULTS]:
         flags[stage] = False if getattr(args, f"no_{stage}") else (
             parse_params(getattr(args, stage)) if getattr(args, stage) else None
         )
-    if flags["label_column"] in ("none", "None", ""):
-        flags["label_column"] = None
-        params["label_column"] = None
+    for column in ("label_column", "text_column"):  # 'none': unlabelled data, or clips without transcripts
+        if flags[column] in ("none", "None", ""):
+            flags[column] = None
+            params[column] = None
     params.update({k: v for k, v in flags.items() if v is not None})
     if isinstance(params.get("label_column"), str) and params["label_column"].lower() == "none":
         params["label_column"] = None  # from --config; an absent key keeps the flow's default ("label")
     return params
 
 
-def task_runner(args: argparse.Namespace):
-    """The task runner chosen on the command line."""
-    from prefect.task_runners import ThreadPoolTaskRunner
+def with_task_runner(flow: Any, args: argparse.Namespace) -> Any:
+    """``flow`` with the task runner chosen on the command line.
 
-    if args.task_runner == "dask":
-        try:
-            from prefect_dask import DaskTaskRunner
-        except ImportError as error:
-            raise SystemExit("error: --task-runner dask needs the dask extra: pip install -e '.[dask]'") from error
-        if args.dask_address:
-            return DaskTaskRunner(address=args.dask_address)
-        return DaskTaskRunner(cluster_kwargs={"n_workers": args.dask_workers, "threads_per_worker": 1})
-    return ThreadPoolTaskRunner(max_workers=1)
+    The default (one thread, as the flows are declared) returns ``flow`` itself: a copy made
+    by ``with_options`` costs Prefect another pass over the flow's parameter schema.
+    """
+    if args.task_runner != "dask":
+        return flow
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError as error:
+        raise SystemExit("error: --task-runner dask needs the dask extra: pip install -e '.[dask]'") from error
+    if args.dask_address:
+        return flow.with_options(task_runner=DaskTaskRunner(address=args.dask_address))
+    cluster = {"n_workers": args.dask_workers, "threads_per_worker": 1}
+    return flow.with_options(task_runner=DaskTaskRunner(cluster_kwargs=cluster))
 
 
 def dynamic_score_params(name: str, dynamics_ref: Any, embeddings_ref: Any, settings: Mapping[str, Any], *,

@@ -64,19 +64,37 @@ def run_shard(stage: Callable[..., Any], what: str, shard: int, *args: Any, **op
     return shard
 
 
-def sharded_stage_tasks(stage: Callable[..., Any], name: str, *, shard_doc: str, commit_doc: str) -> tuple[Any, Any]:
+def sharded_stage_tasks(
+    stage: Callable[..., Any],
+    name: str,
+    *,
+    shard_doc: str,
+    commit_doc: str,
+    shard_options: dict[str, Any] | None = None,
+) -> tuple[Any, Any]:
     """The two Prefect tasks of a row-sharded ``stage``: ``{name}-shard`` (one shard) and ``{name}`` (the commit).
 
-    The shard task computes one shard (a no-op when it, or the whole artifact, is already committed)
-    and returns its number; the commit task computes any shard still missing, commits the artifact
-    and returns the stage's reference.
+    ``stage(store, dataset_ref, *parents, **options)`` is a stage function; ``parents`` are
+    the other artifacts it reads (the KenLM model of the perplexity stage). The shard task
+    computes one shard (a no-op when it, or the whole artifact, is already committed) and
+    returns its number; ``shard_options`` are passed to the stage by the shard task only
+    (e.g. no progress bar per shard). The commit task computes any shard still missing,
+    commits the artifact and returns the stage's reference; with ``lookup_only`` it only
+    returns the artifact when it is already committed (else None), computing nothing.
     """
+    fixed = dict(shard_options or {})
 
-    def shard_task(dataset_ref: ArtifactRef, shard: int, reuse_only: bool = False, **options: Any) -> int:
-        return run_shard(stage, name, shard, store_of(dataset_ref, reuse_only=reuse_only), dataset_ref, **options)
+    def shard_task(dataset_ref: ArtifactRef, shard: int, parents: Sequence[ArtifactRef] = (),
+                   reuse_only: bool = False, **options: Any) -> int:
+        store = store_of(dataset_ref, reuse_only=reuse_only)
+        return run_shard(stage, name, shard, store, dataset_ref, *parents, **fixed, **options)
 
-    def commit_task(dataset_ref: ArtifactRef, reuse_only: bool = False, **options: Any) -> ArtifactRef:
-        ref = stage(store_of(dataset_ref, reuse_only=reuse_only), dataset_ref, **options)
+    def commit_task(dataset_ref: ArtifactRef, parents: Sequence[ArtifactRef] = (), reuse_only: bool = False,
+                    lookup_only: bool = False, **options: Any) -> ArtifactRef | None:
+        store = store_of(dataset_ref, reuse_only=reuse_only)
+        if lookup_only:
+            return stage(store, dataset_ref, *parents, shards=(), **options)
+        ref = stage(store, dataset_ref, *parents, **options)
         get_run_logger().info("%s -> %s/%s", name, ref.stage, ref.key)
         return ref
 
@@ -86,17 +104,25 @@ def sharded_stage_tasks(stage: Callable[..., Any], name: str, *, shard_doc: str,
     return stage_task(name=f"{name}-shard")(shard_task), stage_task(name=name)(commit_task)
 
 
-def map_shard_tasks(shard_task, commit_task, dataset_ref: ArtifactRef, *refs: ArtifactRef, shard_rows: int,
+def map_shard_tasks(shard_task, commit_task, dataset_ref: ArtifactRef, *parents: ArtifactRef, shard_rows: int,
                     reuse_only: bool, options: dict[str, Any]) -> ArtifactRef:
-    """Run a sharded stage: one task per shard (in parallel on a Dask runner), then the commit task."""
+    """Run a sharded stage (tasks from :func:`sharded_stage_tasks`): one task per shard, then the commit task.
+
+    The shard tasks run in parallel on a Dask runner. A stage whose artifact is already
+    committed is found without any task run (a re-prune on cached scores costs no shard tasks).
+    """
     from prefect import unmapped
 
+    committed = commit_task.fn(dataset_ref, parents, reuse_only=reuse_only, lookup_only=True, **options)
+    if committed is not None:
+        get_run_logger().info("%s: already in the store as %s/%s", commit_task.name, committed.stage, committed.key)
+        return committed
     static = {name: unmapped(value) for name, value in options.items()}
     shards = shard_indices(dataset_ref, shard_rows)
-    futures = shard_task.map(unmapped(dataset_ref), *map(unmapped, refs), shards, reuse_only=unmapped(reuse_only),
-                             **static)
+    futures = shard_task.map(unmapped(dataset_ref), shards, parents=unmapped(parents),
+                             reuse_only=unmapped(reuse_only), **static)
     track_progress(futures, shard_task.name)
-    return commit_task(dataset_ref, *refs, reuse_only=reuse_only, **options)
+    return commit_task(dataset_ref, parents, reuse_only=reuse_only, **options)
 
 
 def track_progress(futures: Sequence[Any], what: str) -> None:
@@ -107,7 +133,8 @@ def track_progress(futures: Sequence[Any], what: str) -> None:
     from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
     total = len(futures)
-    artifact = create_progress_artifact(progress=0.0, key=f"dprune-{what}-progress",
+    key = f"dprune-{what}-progress".replace("_", "-")  # Prefect's artifact keys: lowercase, digits and dashes
+    artifact = create_progress_artifact(progress=0.0, key=key,
                                         description=f"{what}: 0 of {total} shards done")
     for done, future in enumerate(futures, 1):
         future.result()

@@ -43,7 +43,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["EMBEDDING_DIM", "RECIPE", "SAMPLE_RATE", "audio_embeddings", "mel_filterbank"]
+__all__ = ["EMBEDDING_DIM", "LOG_MEL_RECIPE", "RECIPE", "SAMPLE_RATE", "audio_embeddings", "log_mel_frames",
+           "mel_filterbank"]
 
 SAMPLE_RATE = 16_000
 #: Every setting of the recipe; part of the embeddings' cache key.
@@ -53,6 +54,14 @@ RECIPE: dict[str, Any] = {
     "segments": 5, "trajectory_coefficients": 12,
     # Fixed block scales: each block gets a comparable spread on speech, so no block dominates a cosine.
     "block_scales": {"mean": 0.25, "std": 0.5, "delta": 1.0, "trajectory": 0.5, "speaking_time": 4.0},
+}
+#: The frames :func:`log_mel_frames` gives the convolutional model: the recipe's steps 1-4, then per-clip
+#: per-band normalization; part of the dynamics' cache key.
+LOG_MEL_RECIPE: dict[str, Any] = {
+    "name": "log_mel_cmvn", "version": 1,
+    **{k: RECIPE[k] for k in ("sample_rate", "pre_emphasis", "frame", "hop", "n_fft", "n_mels", "fmin", "fmax",
+                              "region_tail", "floor_db")},
+    "std_floor": 1e-3,
 }
 _N = RECIPE["n_mfcc"] - 1
 _T = RECIPE["trajectory_coefficients"]
@@ -105,10 +114,8 @@ def _log_mel(batch: np.ndarray) -> np.ndarray:
     return np.log(np.maximum(power @ _MEL, 1e-10))
 
 
-def _pool(log_mel: np.ndarray) -> np.ndarray:
-    """The embedding of one clip from its valid log-mel frames ``(frames, n_mels)``."""
-    if log_mel.shape[0] == 0:
-        return np.zeros(EMBEDDING_DIM, dtype=np.float32)
+def _speech_region(log_mel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Steps 3-4 of the recipe: the speech region's floored log-mel frames and their energies."""
     energy = np.exp(log_mel.astype(np.float64)).sum(axis=1)
     cumulative = np.cumsum(energy) / energy.sum()
     tail = RECIPE["region_tail"]
@@ -116,8 +123,16 @@ def _pool(log_mel: np.ndarray) -> np.ndarray:
     last = max(first, int(np.searchsorted(cumulative, 1.0 - tail)))
     region = log_mel[first : last + 1]
     region = np.maximum(region, region.max() - RECIPE["floor_db"] * np.log(10.0) / 10.0)
+    return region, energy[first : last + 1]
+
+
+def _pool(log_mel: np.ndarray) -> np.ndarray:
+    """The embedding of one clip from its valid log-mel frames ``(frames, n_mels)``."""
+    if log_mel.shape[0] == 0:
+        return np.zeros(EMBEDDING_DIM, dtype=np.float32)
+    region, energy = _speech_region(log_mel)
     mfcc = (region @ _DCT)[:, 1:].astype(np.float64)
-    weight = np.sqrt(energy[first : last + 1])
+    weight = np.sqrt(energy)
     weight /= weight.sum()
     mean = weight @ mfcc
     std = np.sqrt(weight @ (mfcc - mean) ** 2)
@@ -160,25 +175,63 @@ def audio_embeddings(
     -------
     numpy.ndarray of shape (len(clips), EMBEDDING_DIM), float32
     """
+    _check_rate(sample_rate, "audio_embeddings")
+    out = np.zeros((len(clips), EMBEDDING_DIM), dtype=np.float32)
+    for i, log_mel in _bucketed_log_mels(clips, batch_samples, owner="audio_embeddings"):
+        out[i] = _pool(log_mel)
+    return out
+
+
+def log_mel_frames(
+    clips: Sequence[Any], *, sample_rate: int = SAMPLE_RATE, batch_samples: int = 2_000_000
+) -> list[np.ndarray]:
+    """Each clip's speech region as log-mel frames, normalized per clip: the convolutional model's input.
+
+    Steps 1-4 of the recipe (:data:`LOG_MEL_RECIPE`), then every band is centered and scaled over the
+    clip's frames (cepstral mean and variance normalization: gain and channel cancel out). The frames
+    keep their order, so a model can find *where* a word is, which pooled statistics cannot.
+
+    Parameters
+    ----------
+    clips, sample_rate, batch_samples
+        As for :func:`audio_embeddings`.
+
+    Returns
+    -------
+    list of numpy.ndarray of shape (frames, n_mels), float32
+        One per clip (a clip shorter than one frame gets one frame of zeros).
+    """
+    _check_rate(sample_rate, "log_mel_frames")
+    out = [np.zeros((1, RECIPE["n_mels"]), dtype=np.float32)] * len(clips)
+    for i, log_mel in _bucketed_log_mels(clips, batch_samples, owner="log_mel_frames"):
+        if log_mel.shape[0]:
+            region, _ = _speech_region(log_mel)
+            region = (region - region.mean(axis=0)) / (region.std(axis=0) + LOG_MEL_RECIPE["std_floor"])
+            out[i] = region.astype(np.float32)
+    return out
+
+
+def _check_rate(sample_rate: int, owner: str) -> None:
     if sample_rate != SAMPLE_RATE:
         raise ValueError(
-            f"The 'sample_rate' parameter of audio_embeddings must be {SAMPLE_RATE}. Got {sample_rate!r} instead. "
+            f"The 'sample_rate' parameter of {owner} must be {SAMPLE_RATE}. Got {sample_rate!r} instead. "
             "Resample first (dprune.audio.decode.resample)."
         )
+
+
+def _bucketed_log_mels(clips: Sequence[Any], batch_samples: int, *, owner: str):
+    """Yield ``(index, valid log-mel frames)`` for every clip, computed in length buckets."""
     arrays = []
     for i, clip in enumerate(clips):
         array = np.asarray(clip)
         if array.ndim != 1 or not np.issubdtype(array.dtype, np.floating):
             raise ValueError(
-                f"audio_embeddings: clip {i} has shape {array.shape} and dtype {array.dtype}; expected 1-D float "
+                f"{owner}: clip {i} has shape {array.shape} and dtype {array.dtype}; expected 1-D float "
                 "mono samples. Decode with dprune.audio.decode.decode_refs (it mixes to mono)."
             )
         if not np.all(np.isfinite(array)):
-            raise ValueError(
-                f"audio_embeddings: clip {i} contains NaN or infinite samples; fix or drop the clip first."
-            )
+            raise ValueError(f"{owner}: clip {i} contains NaN or infinite samples; fix or drop the clip first.")
         arrays.append(array.astype(np.float32, copy=False))
-    out = np.zeros((len(arrays), EMBEDDING_DIM), dtype=np.float32)
     frame, hop = RECIPE["frame"], RECIPE["hop"]
     order = sorted(range(len(arrays)), key=lambda i: arrays[i].size)
     start = 0
@@ -199,6 +252,5 @@ def audio_embeddings(
         log_mel = _log_mel(batch)
         for row, i in enumerate(members):
             valid = 0 if arrays[i].size < frame else 1 + (arrays[i].size - frame) // hop
-            out[i] = _pool(log_mel[row, :valid])
+            yield i, log_mel[row, :valid]
         start = stop
-    return out

@@ -31,6 +31,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dprune.core.cache import user_cache_dir
+
 __all__ = [
     "KEY_LENGTH",
     "canonical_json",
@@ -57,6 +59,8 @@ _KEY_FORMAT = 1
 _READ_CHUNK = 1 << 22
 # absolute path -> (stamp, sha256); see local_file_sha256
 _LOCAL_HASHES: dict[str, tuple[tuple, str]] = {}
+#: Files at least this large keep their digest across processes (see local_file_sha256).
+PERSISTED_HASH_BYTES = 1 << 20
 
 
 # --------------------------------------------------------------------------- configs
@@ -360,16 +364,22 @@ def _stamp(path: str) -> tuple:
 
 
 def local_file_sha256(path: str | os.PathLike) -> str:
-    """sha256 hex digest of a local file, hashed once per process while the file is unchanged.
+    """sha256 hex digest of a local file, hashed again only when the file may have changed.
 
-    The cache is keyed by the file's device, inode, size, modification *and* change times:
+    The digest is cached by the file's device, inode, size, modification *and* change times:
     a file rewritten in place, replaced by another one, or rewritten with its old
-    modification time restored (``cp -p``, ``rsync -a``, ``tar``) is hashed again.
+    modification time restored (``cp -p``, ``rsync -a``, ``tar``) changes its change time and
+    is hashed again. Files of :data:`PERSISTED_HASH_BYTES` or more (model weights, datasets)
+    keep their digest in the user cache (``hashes/`` under :func:`dprune.core.cache.user_cache_dir`)
+    so that the next process does not read them again; smaller ones are cached per process.
     """
     path = os.path.abspath(os.fspath(path))
     stamp = _stamp(path)
     hit = _LOCAL_HASHES.get(path)
+    if hit is None and stamp[2] >= PERSISTED_HASH_BYTES:
+        hit = _read_persisted_hash(path)
     if hit is not None and hit[0] == stamp:
+        _LOCAL_HASHES[path] = hit
         return hit[1]
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -378,7 +388,34 @@ def local_file_sha256(path: str | os.PathLike) -> str:
     digest = h.hexdigest()
     if _stamp(path) == stamp:  # not modified while it was read
         _LOCAL_HASHES[path] = (stamp, digest)
+        if stamp[2] >= PERSISTED_HASH_BYTES:
+            _write_persisted_hash(path, stamp, digest)
     return digest
+
+
+def _persisted_hash_file(path: str) -> pathlib.Path:
+    return user_cache_dir() / "hashes" / f"{hashlib.sha256(path.encode()).hexdigest()[:32]}.json"
+
+
+def _read_persisted_hash(path: str) -> tuple[tuple, str] | None:
+    try:
+        record = json.loads(_persisted_hash_file(path).read_text())
+        if record["path"] == path:
+            return tuple(record["stamp"]), str(record["sha256"])
+    except (OSError, ValueError, KeyError, TypeError):  # none yet, or unreadable: hash the file
+        pass
+    return None
+
+
+def _write_persisted_hash(path: str, stamp: tuple, digest: str) -> None:
+    target = _persisted_hash_file(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"path": path, "stamp": list(stamp), "sha256": digest}))
+        os.replace(tmp, target)
+    except OSError:  # a read-only cache only costs the next process a re-hash
+        pass
 
 
 def file_fingerprint(path_or_url: Any, storage_options: Mapping[str, Any] | None = None) -> str:

@@ -11,7 +11,7 @@ from datasets import Dataset
 from dprune.core.base import MissingColumnError, column_to_numpy
 from dprune.data.labels import LabelMapping
 
-__all__ = ["as_seeds", "check_positive_int", "dynamics_meta", "embedding_matrix", "row_id_type", "row_ids"]
+__all__ = ["as_seeds", "check_positive_int", "check_training", "dynamics_meta", "embedding_matrix", "row_id_type", "row_ids"]
 
 def as_seeds(seeds: int | Sequence[int], owner: str) -> list[int]:
     """``seeds`` as a list of distinct ints >= 0, or a ``ValueError`` naming ``owner``."""
@@ -31,6 +31,18 @@ def check_positive_int(name: str, value: Any, owner: str) -> None:
     """Raise a ``ValueError`` unless parameter ``name`` is an int >= 1."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"The {name!r} parameter of {owner} must be an int >= 1. Got {value!r} instead.")
+
+
+def check_training(dataset: Any, owner: str, *, learning_rate: float, **counts: Any) -> None:
+    """The checks every mini-batch trainer makes: a non-empty ``Dataset``, ``counts`` ints >= 1, ``learning_rate`` > 0."""
+    if not isinstance(dataset, Dataset):
+        raise TypeError(f"{owner} expects a datasets.Dataset. Got {type(dataset).__name__} instead.")
+    if len(dataset) == 0:
+        raise ValueError(f"{owner} got an empty dataset (0 rows).")
+    for name, value in counts.items():
+        check_positive_int(name, value, owner)
+    if not learning_rate > 0:
+        raise ValueError(f"The 'learning_rate' parameter of {owner} must be > 0. Got {learning_rate!r} instead.")
 
 
 def row_ids(dataset: Dataset, id_column: str | None) -> tuple[np.ndarray, str | None]:

@@ -17,8 +17,9 @@ from datasets import Dataset
 
 from dprune.core.parallel import torch_threads
 from dprune.data.labels import encode_labels
-from dprune.dynamics.inputs import as_seeds, check_positive_int, dynamics_meta, embedding_matrix, row_ids
-from dprune.dynamics.records import Dynamics, batch_dynamics, check_eval_epochs, records_table
+from dprune.dynamics.inputs import as_seeds, check_training, dynamics_meta, embedding_matrix, row_ids
+from dprune.dynamics.recording import record_training
+from dprune.dynamics.records import Dynamics, check_eval_epochs
 
 __all__ = ["train_linear_probe"]
 
@@ -84,16 +85,9 @@ def train_linear_probe(
     import torch
 
     owner = "train_linear_probe"
-    if not isinstance(dataset, Dataset):
-        raise TypeError(f"{owner} expects a datasets.Dataset. Got {type(dataset).__name__} instead.")
-    if len(dataset) == 0:
-        raise ValueError(f"{owner} got an empty dataset (0 rows).")
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        check_positive_int(name, value, owner)
+    check_training(dataset, owner, learning_rate=learning_rate, epochs=epochs, batch_size=batch_size)
     if isinstance(hidden_size, bool) or not isinstance(hidden_size, (int, np.integer)) or hidden_size < 0:
         raise ValueError(f"The 'hidden_size' parameter of {owner} must be an int >= 0. Got {hidden_size!r} instead.")
-    if not learning_rate > 0:
-        raise ValueError(f"The 'learning_rate' parameter of {owner} must be > 0. Got {learning_rate!r} instead.")
     seeds = as_seeds(seeds, owner)
     eval_epochs = check_eval_epochs(eval_epochs, epochs, owner)
     ids, used_id_column = row_ids(dataset, id_column)
@@ -124,58 +118,15 @@ def _probe_run(seed, x_all, y_all, ids, labels, num_labels, epochs, batch_size, 
     """One seed of :func:`train_linear_probe`: a table of records per epoch."""
     import torch
 
-    n, dim = x_all.shape
-    device = x_all.device
-    generator = torch.Generator(device="cpu").manual_seed(seed)
-    torch.manual_seed(seed)
-    if hidden_size:
-        model = torch.nn.Sequential(
-            torch.nn.Linear(dim, hidden_size), torch.nn.ReLU(), torch.nn.Linear(hidden_size, num_labels)
-        )
-    else:
-        model = torch.nn.Linear(dim, num_labels)
-    model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
-    parts, step = [], 0
-    for epoch in range(epochs):
-        order = torch.randperm(n, generator=generator).to(device)
-        stats, steps = [], []
-        for start in range(0, n, batch_size):
-            index = order[start : start + batch_size]
-            logits = model(x_all[index])
-            target = y_all[index]
-            loss = torch.nn.functional.cross_entropy(logits, target)
-            stats.append(batch_dynamics(logits, target))
-            steps.append(np.full(len(index), step, dtype=np.int64))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            step += 1
-        positions = order.cpu().numpy()
-        columns = {
-            "seed": np.full(n, seed, dtype=np.int64),
-            "epoch": np.full(n, epoch, dtype=np.int64),
-            "step": np.concatenate(steps),
-            "position": positions,
-            "row_id": ids[positions],
-            "label": labels[positions],
-        }
-        for field in ("pred", "correct", "prob", "margin", "loss", "el2n"):
-            columns[field] = torch.cat([s[field] for s in stats]).cpu().numpy()
-        table = records_table(columns)
-        if epoch in eval_epochs:
-            with torch.no_grad():
-                model.eval()
-                evaluated = batch_dynamics(model(x_all), y_all)
-                model.train()
-            every = np.arange(n)
-            table = pa.concat_tables([table, records_table({
-                "seed": np.full(n, seed, dtype=np.int64), "epoch": np.full(n, epoch, dtype=np.int64),
-                "step": np.full(n, step, dtype=np.int64), "position": every, "row_id": ids, "label": labels,
-                "phase": np.full(n, "eval", dtype=object),
-                **{field: value.cpu().numpy() for field, value in evaluated.items()},
-            })])
-        if epoch_sink is not None and not (skip is not None and skip(seed, epoch)):
-            epoch_sink(seed, epoch, table)
-        parts.append(table)
-    return parts
+    dim = x_all.shape[1]
+
+    def build():
+        if hidden_size:
+            return torch.nn.Sequential(
+                torch.nn.Linear(dim, hidden_size), torch.nn.ReLU(), torch.nn.Linear(hidden_size, num_labels)
+            )
+        return torch.nn.Linear(dim, num_labels)
+
+    return record_training(build, lambda index: x_all[index], y_all, ids, labels, seed=seed, epochs=epochs,
+                           batch_size=batch_size, learning_rate=learning_rate, weight_decay=weight_decay,
+                           eval_epochs=eval_epochs, epoch_sink=epoch_sink, skip=skip)

@@ -17,6 +17,8 @@ from dprune.store import ArtifactRef, ArtifactStore
 
 DEFAULT_FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 DEFAULT_SCORERS = ("aum", "forgetting", "el2n", "data_map_confidence", "kmeans_distance", "perplexity")
+#: The default on speech data (dynamics and clustering on the audio embeddings, and the transcripts' WER).
+DEFAULT_SPEECH_SCORERS = ("aum", "forgetting", "el2n", "data_map_confidence", "kmeans_distance", "wer")
 #: Coverage-centric selection twice: the paper's default (no hard cut-off) and the prune flow's (beta=0.1).
 DEFAULT_PRUNERS = ("top_k", "bottom_k", "coverage_centric", {"name": "coverage_centric", "params": {"beta": 0.1}},
                    "data_map_region")

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from dprune.core.cache import user_cache_dir
 from dprune.core.fingerprint import local_file_sha256
 
 __all__ = [
@@ -91,7 +92,6 @@ _BOOST_COMPONENTS = {
 }
 
 _ENV_BIN = "DPRUNE_KENLM_BIN"
-_ENV_CACHE = "DPRUNE_TOOLS_CACHE"
 _BUILD_INFO = "BUILD_INFO.json"
 _BUILD_COMMAND = "python -m dprune.lm.tools build"
 
@@ -106,13 +106,8 @@ class KenLMToolsNotFoundError(KenLMToolsError, FileNotFoundError):
 
 # --------------------------------------------------------------------------- locations
 def cache_dir() -> Path:
-    """Root of dPrune's user cache: ``$DPRUNE_TOOLS_CACHE``, else ``$XDG_CACHE_HOME/dprune``, else ``~/.cache/dprune``."""
-    explicit = os.environ.get(_ENV_CACHE)
-    if explicit:
-        return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "dprune"
+    """Root of dPrune's user cache (see :func:`dprune.core.cache.user_cache_dir`)."""
+    return user_cache_dir()
 
 
 def _kenlm_cache(root: str | os.PathLike | None = None) -> Path:

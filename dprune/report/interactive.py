@@ -70,8 +70,25 @@ def _short(text: Any, limit: int) -> Any:
     return text[: limit - 1] + "\u2026"
 
 
-def _numbers(values: np.ndarray) -> list[float | None]:
-    return [float(f"{v:.6g}") if np.isfinite(v) else None for v in np.asarray(values, dtype=np.float64).tolist()]
+def significant(values: np.ndarray, digits: int = 6) -> list[float | None]:
+    """``values`` rounded to ``digits`` significant digits (short in JSON), None where not finite.
+
+    Vectorized: an integer count of the last kept digit, scaled by an exact power of ten.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(values) & (values != 0)
+    rounded = np.where(np.isfinite(values), values, 0.0)
+    shift = (digits - 1) - np.floor(np.log10(np.abs(values[finite]))).astype(np.int64)
+    kept = values[finite]
+    up, down = (shift >= 0) & (shift <= 300), shift < 0  # subnormal values stay as they are
+    part = kept.copy()
+    part[up] = np.round(kept[up] * 10.0 ** shift[up]) / 10.0 ** shift[up]
+    part[down] = np.round(kept[down] / 10.0 ** -shift[down]) * 10.0 ** -shift[down]
+    rounded[finite] = part
+    out: list[float | None] = rounded.tolist()
+    for index in np.flatnonzero(~np.isfinite(values)).tolist():
+        out[index] = None
+    return out
 
 
 def _rows(table: pa.Table, positions: np.ndarray, scores: Sequence[str], text_chars: int, output_dir: Path,
@@ -85,7 +102,7 @@ def _rows(table: pa.Table, positions: np.ndarray, scores: Sequence[str], text_ch
         audio_links(part.column(AUDIO).to_pylist(), rows[ROW_ID], output_dir, copy=copy_audio)
         if AUDIO in part.column_names else None
     )
-    rows["scores"] = {c: _numbers(part.column(c).to_numpy(zero_copy_only=False)) for c in scores}
+    rows["scores"] = {c: significant(part.column(c).to_numpy(zero_copy_only=False)) for c in scores}
     return rows
 
 
@@ -125,7 +142,7 @@ def report_payload(
         hist = histogram(table.column(column).to_numpy(zero_copy_only=False), kept)
         entry = summary["scores"][column]
         histograms.append({
-            "column": column, "log": hist.log, "edges": _numbers(hist.edges), "kept": hist.kept.tolist(),
+            "column": column, "log": hist.log, "edges": significant(hist.edges), "kept": hist.kept.tolist(),
             "dropped": hist.dropped.tolist(), "missing": hist.missing,
             "kept_range": [entry["kept_min"], entry["kept_max"]],
         })

@@ -16,6 +16,7 @@ The stage graph (:data:`GRAPH` lists each stage's parents)::
                      ├─> audio_signal (decode, VAD, SNR, clipping...) ────> scores ─┤
                      ├─> transcripts (offline ASR) ──> WER / CER ─────────> scores ─┤
                      ├─> audio_embeddings ──> (as embeddings: clusters, dynamics, duplicates)
+                     ├─> dynamics (conv model on log-mel frames) ─────────> scores ─┤
                      ├─> minhash -> signatures ──> near_duplicates ───────> scores ─┤
                      ├─> quality (Gopher statistics) ─────────────────────> scores ─┤
                      ├─> language (py3langid) ────────────────────────────> scores ─┤
@@ -52,7 +53,7 @@ GRAPH: dict[str, tuple[str, ...]] = {
     CLUSTERS.name: (EMBEDDINGS.name,),
     KENLM.name: (DATASET.name,),
     PERPLEXITY.name: (DATASET.name, KENLM.name),
-    DYNAMICS.name: (DATASET.name, EMBEDDINGS.name),
+    DYNAMICS.name: (DATASET.name, EMBEDDINGS.name, AUDIO_EMBEDDINGS.name),  # conv_log_mel: the dataset alone
     AUDIO_SIGNAL.name: (DATASET.name,),
     TRANSCRIPTS.name: (DATASET.name,),
     AUDIO_EMBEDDINGS.name: (DATASET.name,),

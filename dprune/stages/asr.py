@@ -89,7 +89,7 @@ def asr_scores_stage(
     """The ASR-agreement scores artifact: ``row_id`` plus one column per metric (``wer``, ``cer``).
 
     ``options`` are :func:`transcripts_stage` parameters; with ``shards``, compute only those
-    shards of the transcripts and return None. A clip without a transcript scores NaN.
+    shards of the transcripts and return None (or the scores, when already stored). A clip without a transcript scores NaN.
     """
     unknown = sorted(set(metrics) - set(METRICS))
     if unknown or not metrics:
@@ -97,7 +97,7 @@ def asr_scores_stage(
                          f"Got {list(metrics)!r} instead.")
     normalizer = ASR_NORMALIZER if text_normalizer is None else text_normalizer
     transcripts_ref = transcripts_stage(store, dataset_ref, text_column=text_column, **options)
-    if options.get("shards") is not None:
+    if transcripts_ref is None:  # shards were computed, nothing committed yet
         return None
     config = {"source": f"{transcripts_ref.stage}/{transcripts_ref.key}", "text_column": text_column,
               "metrics": list(metrics), "normalizer": normalizer_config(normalizer),

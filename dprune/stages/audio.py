@@ -104,10 +104,10 @@ def audio_stage(store: Any, dataset_ref: Any, **options: Any) -> Any:
     """The audio scores artifact of the dataset: ``row_id``, :data:`AUDIO_SCORE_COLUMNS` and ``audio_error``.
 
     ``options`` are :func:`audio_signal_stage` parameters. With ``shards``, compute only those
-    shards of the signal stage and return None.
+    shards of the signal stage and return None (or the scores, when already stored).
     """
     signal_ref = audio_signal_stage(store, dataset_ref, **options)
-    if options.get("shards") is not None:
+    if signal_ref is None:  # shards were computed, nothing committed yet
         return None
     config = {"source": f"{signal_ref.stage}/{signal_ref.key}", "columns": list(AUDIO_SCORE_COLUMNS),
               "audio_scores_version": AUDIO_SCORES_VERSION}

@@ -1,8 +1,10 @@
 """Stage ``dynamics``: per-example training dynamics, one shard per (seed, epoch).
 
-Three trainers write the same :class:`~dprune.dynamics.records.Dynamics` records: the
+Four trainers write the same :class:`~dprune.dynamics.records.Dynamics` records: the
 linear probe on an embeddings artifact (:func:`dprune.dynamics.probe.train_linear_probe`),
-partial fine-tuning of the top layers from a ``hidden_states`` artifact
+the small convolutional model on the log-mel frames of a speech dataset's clips
+(:func:`dprune.dynamics.conv.train_conv_classifier`; its key hashes the frames' recipe and
+every referenced audio file), partial fine-tuning of the top layers from a ``hidden_states`` artifact
 (:func:`dprune.dynamics.partial.train_partial_finetune`; the artifact is a parent, computed
 here when missing) and fine-tuning (:func:`dprune.dynamics.finetune.finetune_dynamics`). Each (seed, epoch)
 shard is committed as soon as its epoch ends, and fine-tuning checkpoints once per
@@ -20,8 +22,12 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pyarrow as pa
 
-from dprune.core.base import MissingColumnError, column_to_numpy, describe_value
+from dprune.audio.decode import decode_refs
+from dprune.audio.features import LOG_MEL_RECIPE, log_mel_frames
+from dprune.core.base import MissingColumnError, column_to_numpy, describe_value, require_columns
+from dprune.data.audio import audio_files_identity, refs_from_arrow
 from dprune.data.labels import encode_labels
+from dprune.dynamics.conv import train_conv_classifier
 from dprune.dynamics.finetune import finetune_dynamics
 from dprune.dynamics.partial import DEFAULT_TRAIN_LAYERS, train_partial_finetune
 from dprune.dynamics.inputs import as_seeds, check_positive_int, dynamics_meta, row_id_type, row_ids
@@ -34,9 +40,11 @@ from dprune.stages.runner import Stage
 from dprune.store import ArtifactRef
 
 DYNAMICS = Stage("dynamics", version=2)  # 2: end-of-epoch evaluations (phase "eval") recorded
-METHODS = ("linear_probe", "partial_finetune", "fine_tune")
+METHODS = ("linear_probe", "conv_log_mel", "partial_finetune", "fine_tune")
 #: Epochs of each method when none are given.
-DEFAULT_EPOCHS = {"linear_probe": 10, "partial_finetune": 3, "fine_tune": 2}
+DEFAULT_EPOCHS = {"linear_probe": 10, "conv_log_mel": 30, "partial_finetune": 3, "fine_tune": 2}
+#: Clips decoded at a time when the conv model's frames are computed.
+DECODE_BATCH = 256
 #: Settings of partial fine-tuning that belong to its hidden-states cache.
 CACHE_SETTINGS = ("model", "text_column", "max_length", "storage_dtype", "device", "autocast")
 def dynamics_stage(
@@ -46,6 +54,7 @@ def dynamics_stage(
     method: str = "linear_probe",
     embeddings: Any = None,
     embedding_column: str = "embedding",
+    audio_column: str = "audio",
     label_column: str = "label",
     id_column: str = "row_id",
     seeds: int | Sequence[int] = (0, 1, 2),
@@ -68,10 +77,12 @@ def dynamics_stage(
     store : ArtifactStore
     dataset_ref : ArtifactRef
         The dataset (from the load stage).
-    method : {"linear_probe", "partial_finetune", "fine_tune"}
+    method : {"linear_probe", "conv_log_mel", "partial_finetune", "fine_tune"}
     embeddings : str, ArtifactRef or numpy.ndarray
         Linear probe only: a vector column of the dataset, an artifact holding ``id_column``
         and ``embedding_column``, or an array row-aligned with the dataset.
+    audio_column : str, default "audio"
+        ``conv_log_mel`` only: the dataset's audio references.
     seeds, epochs
         Runs and passes (``epochs`` default: :data:`DEFAULT_EPOCHS`).
     checkpoint_dir : path, optional
@@ -80,7 +91,7 @@ def dynamics_stage(
     on_shard : callable, optional
         ``on_shard(index, num_shards)`` after each (seed, epoch) shard this call wrote.
     **params
-        Passed to :func:`train_linear_probe`, :func:`train_partial_finetune` (whose cache
+        Passed to :func:`train_linear_probe`, :func:`train_conv_classifier`, :func:`train_partial_finetune` (whose cache
         settings, :data:`CACHE_SETTINGS` and ``train_layers``, also shape the hidden-states
         artifact) or :func:`finetune_dynamics`.
 
@@ -114,6 +125,10 @@ def dynamics_stage(
         else:
             matrix = np.asarray(embeddings)
             config["embeddings"] = describe_value(matrix)
+    elif method == "conv_log_mel":
+        require_columns(dataset, [audio_column], owner="dynamics_stage(method='conv_log_mel')")
+        config.update(audio_column=audio_column, frames=dict(LOG_MEL_RECIPE),
+                      audio_files=audio_files_identity(dataset.with_format("arrow")[audio_column]))
     elif method == "partial_finetune":
         params.setdefault("train_layers", DEFAULT_TRAIN_LAYERS)
         config["params"] = dict(params)
@@ -152,6 +167,11 @@ def dynamics_stage(
         if pending:
             train_linear_probe(dataset, matrix, label_column=label_column, id_column=id_column, epochs=epochs,
                                seeds=pending, epoch_sink=sink, skip=stored, **params)
+    elif method == "conv_log_mel":
+        if pending:
+            train_conv_classifier(dataset, clip_frames(dataset, audio_column), label_column=label_column,
+                                  id_column=id_column, epochs=epochs, seeds=pending, epoch_sink=sink, skip=stored,
+                                  **params)
     elif method == "partial_finetune":
         if pending:
             settings = {k: v for k, v in params.items() if k != "text_column"}
@@ -168,6 +188,17 @@ def dynamics_stage(
             shutil.rmtree(folder, ignore_errors=True)
         return ref
     return writer.commit()
+
+
+def clip_frames(dataset: Any, audio_column: str) -> list[np.ndarray]:
+    """Every clip's log-mel frames (:func:`~dprune.audio.features.log_mel_frames`), decoded in batches."""
+    column = dataset.with_format("arrow")[audio_column]
+    frames: list[np.ndarray] = []
+    for start in range(0, len(dataset), DECODE_BATCH):
+        stop = min(start + DECODE_BATCH, len(dataset))
+        clips = decode_refs(refs_from_arrow(column.slice(start, stop - start)), rows=range(start, stop)).audio
+        frames.extend(log_mel_frames(clips))
+    return frames
 
 
 def default_checkpoint_root() -> str:

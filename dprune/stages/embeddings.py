@@ -82,7 +82,8 @@ def embed_stage(
     shard_rows : int
         Rows per committed shard.
     shards : sequence of int, optional
-        Compute only these shards (if missing) and return None without committing.
+        Compute only these shards (if missing) and return None without committing (or the
+        artifact, when already stored).
     on_shard : callable, optional
         ``on_shard(index, start, stop)`` after each shard this call computed.
     """
@@ -97,8 +98,8 @@ def embed_stage(
     fingerprint = text_fingerprint(dataset, text_column)
     key, config = embedding_key(embedder, fingerprint=fingerprint, dtype=dtype, parents=parents)
     existing = EMBEDDINGS.lookup(store, key)
-    if existing is not None:  # stored: return before `embedder.dimension` loads the model
-        return None if shards is not None else existing
+    if existing is not None or (shards is not None and not shards):  # before `embedder.dimension` loads the model
+        return existing
     dim = embedder.dimension
     schema = pa.schema([(EMBEDDINGS_COLUMN, pa.list_(pa.from_numpy_dtype(np.dtype(dtype)), dim))])
 

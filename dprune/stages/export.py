@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dprune.core.outputs import OutputFiles, replace_path
@@ -22,6 +24,10 @@ from dprune.data import ROW_ID
 from dprune.report import scores_table
 from dprune.stages.report import selection_table_of
 from dprune.stages.scores import attach_scores
+
+
+#: Rows per batch written to ``pruned.parquet``: the export holds one batch of rows at a time.
+EXPORT_BATCH_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -47,13 +53,14 @@ def export_stage(
     output.mkdir(parents=True, exist_ok=True)
     scored = attach_scores(store, dataset_ref, score_refs)
     selection = store.read(selection_ref)
-    kept = scored.select(column_to_numpy(selection, "position"))
+    positions = column_to_numpy(selection, "position")
+    kept = scored.select(positions)
     final = ExportPaths(output / "pruned.parquet", output / "pruned_dataset", output / "kept_ids.json",
                         output / "scores.parquet")
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=output))  # written aside, then renamed into place
     try:
         paths = ExportPaths(*(staging / Path(p).name for p in final.to_dict().values()))
-        _write(store, kept, scored, selection, dataset_ref, score_refs, selection_ref, paths)
+        _write(store, kept, scored, positions, selection, dataset_ref, score_refs, selection_ref, paths)
         for name, target in final.to_dict().items():
             replace_path(getattr(paths, name), target)
     finally:
@@ -61,9 +68,9 @@ def export_stage(
     return final
 
 
-def _write(store: Any, kept: Any, scored: Any, selection: Any, dataset_ref: Any, score_refs: Sequence[Any],
-           selection_ref: Any, paths: ExportPaths) -> None:
-    kept.to_parquet(str(paths.parquet))
+def _write(store: Any, kept: Any, scored: Any, positions: np.ndarray, selection: Any, dataset_ref: Any,
+           score_refs: Sequence[Any], selection_ref: Any, paths: ExportPaths) -> None:
+    write_parquet(scored, positions, paths.parquet)
     kept.save_to_disk(str(paths.dataset_dir))
     manifest = {
         "dataset": dataset_ref.to_dict(),
@@ -75,3 +82,18 @@ def _write(store: Any, kept: Any, scored: Any, selection: Any, dataset_ref: Any,
     }
     paths.kept_ids.write_text(json.dumps(manifest, indent=1))
     pq.write_table(scores_table(selection_table_of(store, selection_ref)), paths.scores)
+
+
+def write_parquet(dataset: Any, positions: np.ndarray, path: Path) -> None:
+    """Write the rows ``positions`` of ``dataset``, in that order, to one Parquet file, batch by batch.
+
+    The schema keeps the dataset's features (class names, audio), as ``Dataset.to_parquet``
+    does; rows are taken from the Arrow table directly, without that method's per-batch
+    formatting and its import of the Hub client.
+    """
+    table = dataset.with_format("arrow")[:]  # zero-copy for a dataset read from the store
+    with pq.ParquetWriter(str(path), table.schema) as writer:
+        for start in range(0, len(positions), EXPORT_BATCH_ROWS):
+            writer.write_table(table.take(pa.array(positions[start:start + EXPORT_BATCH_ROWS])))
+        if len(positions) == 0:
+            writer.write_table(table.slice(0, 0))

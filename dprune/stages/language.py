@@ -34,7 +34,7 @@ def language_stage(
     ``layout`` (:class:`~dprune.stages.runner.ShardLayout`; default 100,000 rows per shard, batches
     of 10,000): ``num_proc`` worker processes compute the batches of a shard (the batched identifier
     of :mod:`dprune.corpus.language`, about ten times py3langid's per-document speed). With
-    ``shards``, compute only those shards and return None.
+    ``shards``, compute only those shards and return None (or the artifact, when already stored).
     """
     import py3langid
 
@@ -53,6 +53,6 @@ def language_stage(
         schema=pa.schema([("language", pa.string()), ("language_confidence", pa.float64())]),
         parents=[dataset_ref], inputs=(fingerprint,), meta={"dataset_fingerprint": fingerprint}, **layout,
     )
-    if layout["shards"] is not None:
+    if ref is None:  # shards were computed, nothing committed yet
         return None
     return columns_stage(store, dataset_ref, ref, {"language_confidence": score_column})

@@ -56,7 +56,7 @@ def minhash_stage(
 
     ``layout`` (:class:`~dprune.stages.runner.ShardLayout`; default 100,000 rows per shard, batches
     of 10,000): ``num_proc`` worker processes compute the batches of a shard. With ``shards``,
-    compute only those shards and return None.
+    compute only those shards and return None (or the artifact, when already stored).
     """
     layout = shard_layout(MINHASH, layout, shard_rows=100_000, batch_size=10_000)
     normalizer = resolve_normalizer(text_normalizer)

@@ -104,7 +104,8 @@ def pairs_stage(
 ) -> Any:
     """The candidate pairs and their similarities, one committed shard per group of bands.
 
-    With ``pieces``, compute only those pieces (if missing) and return None without committing.
+    With ``pieces``, compute only those pieces (if missing) and return None without committing
+    (or the artifact, when already stored).
     ``bands_per_piece`` is a layout choice (recorded in the plan, not the key).
     """
     if verify not in VERIFY_MODES:
@@ -119,7 +120,7 @@ def pairs_stage(
     key = PAIRS.key(config, parents=[dataset_ref, signatures_ref])
     existing = PAIRS.lookup(store, key)
     if existing is not None:
-        return None if pieces is not None else existing
+        return existing
     table = store.read_table(signatures_ref)
     band_count, rows = band_layout(table, threshold, bands)
     num_pieces = -(-band_count // bands_per_piece)

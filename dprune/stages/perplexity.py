@@ -61,7 +61,7 @@ def perplexity_stage(
 
     ``options`` are :class:`~dprune.scorers.perplexity.PerplexityScorer` parameters; without a
     ``text_normalizer``, the one the model was trained with (from its manifest) is used. With
-    ``shards``, compute only those shards and return None.
+    ``shards``, compute only those shards and return None (or the artifact, when already stored).
     """
     trained = lm_normalizer(store, lm_ref)
     if options.get("text_normalizer") is None and trained is not None:
@@ -70,6 +70,6 @@ def perplexity_stage(
                               **options)
     ref = perplexity_scores_stage(store, store.read(dataset_ref), scorer, parents=[dataset_ref, lm_ref],
                                   shard_rows=shard_rows, shards=shards, on_shard=on_shard)
-    if shards is not None:
+    if ref is None:  # shards were computed, nothing committed yet
         return None
     return columns_stage(store, dataset_ref, ref, {score_column: score_column})

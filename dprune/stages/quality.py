@@ -33,7 +33,7 @@ def quality_stage(
 
     ``layout`` (:class:`~dprune.stages.runner.ShardLayout`; default 100,000 rows per shard, batches
     of 10,000): ``num_proc`` worker processes compute the batches of a shard. With ``shards``,
-    compute only those shards and return None.
+    compute only those shards and return None (or the artifact, when already stored).
     """
     layout = shard_layout(QUALITY, layout, shard_rows=100_000, batch_size=10_000)
     names = list(QUALITY_STATISTICS if statistics is None else statistics)
@@ -49,6 +49,6 @@ def quality_stage(
         dataset=dataset, columns=[text_column], schema=pa.schema([(name, pa.float64()) for name in names]),
         parents=[dataset_ref], inputs=(fingerprint,), meta={"dataset_fingerprint": fingerprint}, **layout,
     )
-    if layout["shards"] is not None:
+    if ref is None:  # shards were computed, nothing committed yet
         return None
     return columns_stage(store, dataset_ref, ref, {name: name for name in names})

@@ -203,7 +203,8 @@ def run_sharded(
         Worker processes.
     shards : sequence of int, optional
         Compute only these shards (if missing) and return None without committing: how a
-        workflow maps one task per shard. A later call without it commits.
+        workflow maps one task per shard. A later call without it commits. When the artifact
+        is already committed it is returned (``shards=()`` asks for that alone).
     on_shard : callable, optional
         ``on_shard(index, start, stop)`` after each shard this call computed.
     prepare : callable, optional
@@ -223,7 +224,9 @@ def run_sharded(
     key = key or stage.key(config, parents=parents, inputs=inputs)
     existing = stage.lookup(store, key)
     if existing is not None:
-        return None if shards is not None else existing
+        return existing
+    if shards is not None and not shards:  # asked for the committed artifact alone
+        return None
     num_rows = len(dataset)
     num_shards = max(1, -(-num_rows // shard_rows))
     writer = stage.open_writer(store, key, config=config, parents=parents, meta={**(meta or {}), "num_rows": num_rows},

@@ -11,7 +11,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pyarrow as pa
 
-from dprune.core.base import Scorer, column_to_numpy, with_column
+from dprune.core.base import Scorer, column_to_numpy
 from dprune.core.registry import ComponentSpec
 from dprune.data import ROW_ID
 from dprune.stages.runner import Stage, run_cached
@@ -83,9 +83,16 @@ def columns_stage(store: Any, dataset_ref: Any, source_ref: Any, columns: Mappin
 
 
 def attach_scores(store: Any, dataset_ref: Any, score_refs: Sequence[Any]) -> Any:
-    """The stored dataset with every score column added, checked row by row against ``row_id``."""
+    """The stored dataset with every score column added, checked row by row against ``row_id``.
+
+    A score column named like a dataset column (or an earlier score) replaces it and moves to
+    the end. The columns are added in one step (one new dataset, not one per column).
+    """
+    from datasets import Dataset, concatenate_datasets
+
     dataset = store.read(dataset_ref)
     row_ids = column_to_numpy(dataset, ROW_ID)
+    columns: dict[str, np.ndarray] = {}
     for ref in score_refs:
         scores = store.read(ref)
         if not np.array_equal(column_to_numpy(scores, ROW_ID), row_ids):
@@ -95,5 +102,12 @@ def attach_scores(store: Any, dataset_ref: Any, score_refs: Sequence[Any]) -> An
             )
         for column in scores.column_names:
             if column != ROW_ID:
-                dataset = with_column(dataset, column, column_to_numpy(scores, column))
-    return dataset
+                columns.pop(column, None)
+                columns[column] = column_to_numpy(scores, column)
+    if not columns:
+        return dataset
+    replaced = [column for column in columns if column in dataset.column_names]
+    if replaced:
+        dataset = dataset.remove_columns(replaced)
+    added = Dataset.from_dict({name: pa.array(values) for name, values in columns.items()})
+    return concatenate_datasets([dataset, added], axis=1)

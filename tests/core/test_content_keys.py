@@ -101,3 +101,30 @@ def test_recursive_closure_is_fingerprinted():
 @pytest.mark.parametrize("value", [len, print])
 def test_builtins_are_identified_by_name(value):
     assert callable_fingerprint(value) is not None
+
+
+def test_large_file_hash_is_kept_across_processes_and_follows_a_rewrite(tmp_path, monkeypatch):
+    from dprune.core import fingerprint
+
+    monkeypatch.setenv("DPRUNE_TOOLS_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "weights.bin"
+    path.write_bytes(b"a" * fingerprint.PERSISTED_HASH_BYTES)
+    first = local_file_sha256(path)
+    records = list((tmp_path / "cache" / "hashes").glob("*.json"))
+    assert len(records) == 1
+    monkeypatch.setattr(fingerprint, "_LOCAL_HASHES", {})  # as in a new process
+    monkeypatch.setattr(fingerprint.hashlib, "sha256", _refuse_hashing_files(fingerprint.hashlib.sha256))
+    assert local_file_sha256(path) == first  # from the record, without reading the file
+    monkeypatch.undo()
+    monkeypatch.setenv("DPRUNE_TOOLS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(fingerprint, "_LOCAL_HASHES", {})
+    _rewrite_keeping_mtime(path, b"b" * fingerprint.PERSISTED_HASH_BYTES)  # same size and mtime
+    assert local_file_sha256(path) != first
+
+
+def _refuse_hashing_files(sha256):
+    def guarded(data=b""):
+        if data == b"":  # the file hash starts empty and reads chunks; keys of paths pass data
+            raise AssertionError("the file was read again")
+        return sha256(data)
+    return guarded

@@ -74,7 +74,7 @@ def test_sigkilled_run_resumes_recomputing_only_missing_shards(prefect_api, tmp_
     assert len(recomputed) == SHARDS - len(before)
 
     log = second.stdout + second.stderr
-    logged = {int(i) for i in re.findall(r"embedding shard (\d+) computed", log)}
+    logged = {int(i) for i in re.findall(r"embed shard (\d+) computed", log)}
     assert logged == recomputed, "the shard tasks log exactly the shards they computed"
-    assert len(re.findall(r"embedding shard \d+ already in the store", log)) == len(reused)
+    assert len(re.findall(r"embed shard \d+ already in the store", log)) == len(reused)
     assert f"Kept {ROWS // 2} of {ROWS} rows" in second.stdout

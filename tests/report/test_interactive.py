@@ -87,3 +87,13 @@ def test_large_tables_are_sampled_for_the_map_but_counted_in_full(tmp_path):
     assert len(sample_ids) == 500 == len(set(sample_ids)) and sample_ids == sorted(sample_ids)
     assert sum(sum(h["kept"]) + sum(h["dropped"]) for h in data["histograms"] if h["column"] == "aum") == 3000
     assert sum(g["rows"] for g in data["retention"][0]["groups"]) == 3000
+
+
+def test_significant_rounds_like_six_digit_formatting():
+    from dprune.report.interactive import significant
+
+    rng = np.random.default_rng(0)
+    values = np.concatenate([rng.normal(0, 1, 2000), np.exp(rng.normal(5, 4, 2000)), -np.exp(rng.normal(-5, 4, 2000)),
+                             [0.0, np.nan, np.inf, -np.inf, 1e300, 5e-324, 123456789.0, 0.1, 999999.5]])
+    expected = [float(f"{v:.6g}") if np.isfinite(v) else None for v in values.tolist()]
+    assert significant(values) == expected

@@ -1,5 +1,5 @@
 """WER/CER scorers on the bundled speech example: swapped transcripts found, clean clips near 0;
-transcripts reused for another metric; bad audio named or NaN; speech-classifier dynamics on audio embeddings."""
+transcripts reused for another metric; bad audio named or NaN; speech-classifier dynamics of the conv model on log-mel frames."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from dprune.audio.decode import AudioDecodeError, decode_refs
-from dprune.audio.features import audio_embeddings
+from dprune.audio.features import log_mel_frames
 from dprune.data import load_dataset
 from dprune.data.audio import refs_from_arrow
-from dprune.dynamics.probe import train_linear_probe
+from dprune.dynamics.conv import train_conv_classifier
 from dprune.evaluation.noise import flip_labels
 from dprune.scorers.asr import CERScorer, WERScorer
 from dprune.scorers.dynamics import AUMScorer
@@ -56,12 +56,10 @@ def test_transcripts_vocabulary_names_words_missing_from_the_dictionary(example)
 
 
 @pytest.mark.slow
-def test_flipped_labels_found_by_dynamics_on_audio_embeddings(example):
+def test_flipped_labels_found_by_dynamics_of_the_conv_model(example):
     clips = decode_refs(refs_from_arrow(example.with_format("arrow")["audio"])).audio
-    vectors = audio_embeddings(clips)
     noisy, flipped = flip_labels(example.remove_columns(["audio"]), 0.1, seed=0)
-    dynamics = train_linear_probe(noisy, vectors, epochs=30, hidden_size=256)
+    dynamics = train_conv_classifier(noisy, log_mel_frames(clips))
     auroc = roc_auc_score(flipped, -AUMScorer(dynamics).compute_scores(noisy))
-    print(f"flipped-label AUROC of AUM (probe with one hidden layer on audio embeddings): {auroc:.3f}")
-    # Measured 0.85 (the issue's target is 0.9: not reached with signal-statistics embeddings, see the README).
-    assert auroc >= 0.8
+    print(f"flipped-label AUROC of AUM (conv model on log-mel frames): {auroc:.3f}")
+    assert auroc >= 0.9  # measured 0.938 (flip seeds 1, 2: 0.951, 0.944); the probe on pooled embeddings: 0.85
