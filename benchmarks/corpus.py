@@ -22,15 +22,24 @@ What is measured, in one process:
   Jaccard >= 0.8 (both rows in one component) and precision of the reported pairs
   against their true Jaccard (Python sets; at most 20,000 pairs checked).
 * **Exact duplicates**, **Gopher statistics** (all 21) and **language id**, docs/s.
-* with ``--flow``: the corpus written as four gzip JSONL files, then ``python flows/prune.py
-  --preset corpus`` on that folder in a subprocess (its own temporary Prefect server):
-  wall time and the peak RSS of the flow process tree (largest single process).
+* **Language id**: the batched identifier against py3langid's own per-document ``classify``
+  on the same sample (docs/s, and the share of equal codes).
+* **The corpus flow** (``--flow-docs``, default 100,000 documents and the corpus size): the
+  first documents written as four gzip JSONL files, then ``python flows/prune.py --preset
+  corpus`` on that folder in a subprocess (its own temporary Prefect server): wall time and
+  the peak RSS of the flow process tree (largest single process, sampled from /proc every
+  0.5 s), and the 1M/100k ratios.
+* **Dask** (``--dask-docs``, default 100,000): the same flow with ``--task-runner dask`` on a
+  LocalCluster of 1, then 2 single-threaded workers (one Prefect server for both): wall
+  times, their ratio, and whether both wrote the same artifacts (stage, key and shard checksums).
+* with ``--profile``: each stage of the flow called in this process on the whole corpus
+  (shards sized like the flow's ``"auto"``), wall and CPU seconds.
 
 Usage::
 
-    python benchmarks/corpus.py            # 1,000,000 documents
+    python benchmarks/corpus.py            # 1,000,000 documents, flows at 100k and 1M, Dask at 100k
     python benchmarks/corpus.py --quick    # 100,000 documents
-    python benchmarks/corpus.py --quick --flow   # also the whole corpus flow
+    python benchmarks/corpus.py --quick --flow-docs none --dask-docs 0 --profile   # stage profile only
 
 Timings come from a shared 2-core machine unless said otherwise. The last line of the
 output is one JSON object.
@@ -46,8 +55,11 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
 import argparse  # noqa: E402
+import glob  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -141,32 +153,137 @@ def datasketch_signatures(texts: list[str], normalizer) -> list:
     return datasketch_minhash(python_shingles(texts, normalizer))
 
 
-def run_flow(texts: pa.Array, workdir: str) -> dict:
-    """Write the corpus as 4 gzip JSONL files and run the corpus preset of the prune flow on them."""
-    import gzip
-    import subprocess
+def flow_helpers():
+    """The Prefect server and environment helpers of ``benchmarks/flow.py`` (one implementation for both)."""
+    import importlib.util
 
-    folder = os.path.join(workdir, "corpus")
+    spec = importlib.util.spec_from_file_location("dprune_flow_benchmark", os.path.join(_HERE, "flow.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_jsonl_parts(texts: pa.Array, folder: str, parts: int = 4) -> None:
+    """The corpus as ``parts`` gzip JSONL files."""
+    import gzip
+
     os.makedirs(folder)
     n = len(texts)
-    for part in range(4):
+    for part in range(parts):
         with gzip.open(os.path.join(folder, f"part-{part}.jsonl.gz"), "wt", compresslevel=1) as handle:
-            for text in texts.slice(part * n // 4, (part + 1) * n // 4 - part * n // 4).to_pylist():
+            for text in texts.slice(part * n // parts, (part + 1) * n // parts - part * n // parts).to_pylist():
                 handle.write(json.dumps({"text": text}) + "\n")
+
+
+def artifact_listing(store: str) -> dict:
+    """Every committed artifact of a store folder: ``stage/key`` -> checksums of its shards (the content)."""
+    listing = {}
+    for manifest in sorted(glob.glob(os.path.join(store, "*", "*", "manifest.json"))):
+        data = json.loads(open(manifest).read())
+        name = os.path.relpath(os.path.dirname(manifest), store)
+        listing[name] = sorted(shard.get("sha256", "") for shard in data.get("shards", []))
+    return listing
+
+
+def run_flow(folder: str, workdir: str, *, extra: list[str] = (), env: dict | None = None) -> dict:
+    """``flows/prune.py --preset corpus`` on a folder of JSONL files: wall, peak RSS, rows kept, artifacts."""
+    import subprocess
+
     repo = os.path.dirname(_HERE)
+    os.makedirs(workdir, exist_ok=True)
     command = [sys.executable, os.path.join(repo, "flows", "prune.py"), "--preset", "corpus", "--dataset", folder,
-               "--store", os.path.join(workdir, "store"), "--output", os.path.join(workdir, "out")]
-    env = {**os.environ, "PYTHONPATH": repo, "HF_DATASETS_CACHE": os.path.join(workdir, "hf")}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+               "--store", os.path.join(workdir, "store"), "--output", os.path.join(workdir, "out"),
+               # the synthetic corpus reuses a few thousand sentences: too repetitive for Kneser-Ney's estimates
+               "--perplexity", "discount_fallback=true", *extra]
+    env = {**(env or os.environ), "PYTHONPATH": repo, "HF_DATASETS_CACHE": os.path.join(workdir, "hf")}
+    log = os.path.join(workdir, "flow.log")
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=workdir)
+    with open(log, "w") as handle:  # a fresh process tree per run: its peak RSS is read from /proc
+        process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=workdir)
+        peak = 0
+        while process.poll() is None:
+            peak = max(peak, tree_rss(process.pid))
+            time.sleep(0.5)
     wall = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"the corpus flow failed:\n{done.stderr[-3000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if process.returncode != 0:
+        raise SystemExit(f"the corpus flow failed:\n{open(log).read()[-3000:]}")
     kept = json.loads(open(os.path.join(workdir, "out", "kept_ids.json")).read())
-    return {"flow_wall_s": round(wall, 1), "flow_peak_rss_mb": round(max(peak, before) / 1024, 1),
-            "flow_rows_kept": kept["rows_kept"]}
+    return {"wall_s": round(wall, 1), "peak_rss_mb": round(peak / 2**20, 1), "rows_kept": kept["rows_kept"],
+            "artifacts": artifact_listing(os.path.join(workdir, "store"))}
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of the largest process in the tree of ``pid`` (its children included), from /proc."""
+    largest, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/status") as status:
+                rss = next((int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:")), 0)
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    todo.extend(int(child) for child in children.read().split())
+        except (OSError, ValueError):
+            continue  # the process ended meanwhile
+        largest = max(largest, rss)
+    return largest
+
+
+def dask_comparison(texts: pa.Array, workdir: str) -> dict:
+    """The corpus flow on a Dask LocalCluster of 1, then 2 single-threaded workers (one Prefect server)."""
+    from pathlib import Path
+
+    helpers = flow_helpers()
+    folder = os.path.join(workdir, "corpus")
+    write_jsonl_parts(texts, folder)
+    env = helpers.base_env(Path(workdir))
+    server, url = helpers.start_server(env, Path(workdir) / "server.log")
+    try:
+        runs = {workers: run_flow(folder, os.path.join(workdir, f"dask-{workers}"), env={**env, "PREFECT_API_URL": url},
+                                  extra=["--task-runner", "dask", "--dask-workers", str(workers)])
+                for workers in (1, 2)}
+    finally:
+        helpers.stop_server(server)
+    return {"dask_docs": len(texts), "dask_1_worker_s": runs[1]["wall_s"], "dask_2_workers_s": runs[2]["wall_s"],
+            "dask_ratio": round(runs[1]["wall_s"] / runs[2]["wall_s"], 2), "dask_ratio_target": 1.6,
+            "dask_identical_artifacts": runs[1]["artifacts"] == runs[2]["artifacts"],
+            "dask_artifacts": len(runs[1]["artifacts"])}
+
+
+def profile_stages(texts: pa.Array, workdir: str) -> dict:
+    """Wall and CPU seconds of each corpus-flow stage, called in this process (shards sized like the flow)."""
+    from dprune.scorers import ExactDuplicateScorer
+    from dprune.stages import kenlm_stage, language_stage, load_stage, minhash_stage, near_duplicates_stage
+    from dprune.stages.perplexity import perplexity_stage
+    from dprune.stages.quality import quality_stage
+    from dprune.store import ArtifactStore
+    from tasks.common import resolve_shard_rows
+
+    folder = os.path.join(workdir, "corpus")
+    write_jsonl_parts(texts, folder)
+    os.environ["HF_DATASETS_CACHE"] = os.path.join(workdir, "hf")
+    store = ArtifactStore(os.path.join(workdir, "store"))
+    profile = {}
+
+    def stage(name, function, *args, **kwargs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        out = function(*args, **kwargs)
+        profile[name] = {"wall_s": round(time.perf_counter() - wall, 1), "cpu_s": round(time.process_time() - cpu, 1)}
+        print(f"  {name}: {profile[name]}", flush=True)
+        return out
+
+    dataset_ref = stage("load", load_stage, store, folder, label_column=None)
+    shard_rows = resolve_shard_rows(dataset_ref, "auto")
+    profile["shard_rows"] = shard_rows
+    dataset = store.read(dataset_ref)
+    stage("exact_duplicate", ExactDuplicateScorer().score, dataset)
+    signatures = stage("minhash", minhash_stage, store, dataset_ref, shard_rows=shard_rows)
+    stage("near_duplicates", near_duplicates_stage, store, dataset_ref, signatures)
+    stage("quality", quality_stage, store, dataset_ref, shard_rows=shard_rows)
+    stage("language", language_stage, store, dataset_ref, shard_rows=shard_rows)
+    lm = stage("kenlm", kenlm_stage, store, dataset_ref, order=5, discount_fallback=True)
+    stage("perplexity", perplexity_stage, store, dataset_ref, lm, shard_rows=shard_rows)
+    return profile
 
 
 def main() -> None:
@@ -176,12 +293,24 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=2000, help="documents for the backend comparison")
     parser.add_argument("--rounds", type=int, default=3, help="timing rounds of the backend comparison")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--flow", action="store_true", help="also time the corpus preset of the prune flow")
+    parser.add_argument("--flow-docs", default=None,
+                        help="comma-separated corpus sizes to run the corpus flow at (default: 100000 and --docs; "
+                             "'none' skips the flow)")
+    parser.add_argument("--dask-docs", type=int, default=None,
+                        help="documents of the Dask comparison (default 100000; 0 skips it)")
+    parser.add_argument("--profile", action="store_true", help="wall and CPU time of each corpus stage, in-process")
     args = parser.parse_args()
     num_docs = args.docs or (100_000 if args.quick else 1_000_000)
+    if args.flow_docs is None:
+        flow_docs = sorted({100_000, num_docs}) if num_docs >= 100_000 else [num_docs]
+    else:
+        flow_docs = [] if args.flow_docs == "none" else [int(size) for size in args.flow_docs.split(",")]
+    if any(size > num_docs for size in flow_docs):
+        raise SystemExit(f"--flow-docs {flow_docs}: every size must be at most the corpus size {num_docs}")
+    dask_docs = min(num_docs, 100_000) if args.dask_docs is None else args.dask_docs
 
     from dprune.corpus.exact import duplicate_groups, exact_hashes
-    from dprune.corpus.language import identify_languages
+    from dprune.corpus.language import identify_languages, reference_identifier
     from dprune.corpus.minhash import (
         candidate_pairs,
         components,
@@ -201,7 +330,8 @@ def main() -> None:
     # --- backends on the same sample
     sample = texts.slice(0, min(args.sample, num_docs))
     sample_list = sample.to_pylist()
-    document_signatures(sample.slice(0, 100), num_perm=NUM_PERM)  # warm-up: imports, normalizer tables
+    for backend in ("rensa", "numpy"):  # warm-up on the whole sample: imports, normalizer tables, caches
+        document_signatures(sample, num_perm=NUM_PERM, backend=backend)
     datasketch_signatures(sample_list[:100], normalizer)
     rounds = {"ours": [], "numpy": [], "datasketch": []}
     for _ in range(args.rounds):  # interleaved rounds, median: a noisy shared machine biases no side
@@ -255,14 +385,41 @@ def main() -> None:
     groups = duplicate_groups(hashes)
     quality_docs = texts.slice(0, min(20_000, num_docs))
     _, quality_s = timed(quality_statistics, quality_docs)
-    _, language_s = timed(identify_languages, sample)
-    flow = {}
-    if args.flow:
-        import tempfile
-
-        with tempfile.TemporaryDirectory(prefix="dprune-corpus-flow-") as workdir:
-            flow = run_flow(texts, workdir)
-        print(f"corpus flow: {flow}", flush=True)
+    identify_languages(sample.slice(0, 10))  # warm-up: both load the model once
+    (codes, _), language_s = timed(identify_languages, sample)
+    reference = reference_identifier()
+    reference_codes, py3langid_s = timed(lambda: [reference.classify(text)[0] for text in sample_list])
+    language_agree = float(np.mean(codes == np.asarray(reference_codes, dtype=object)))
+    print(f"language id: {n_sample / language_s:.0f}/s vs py3langid {n_sample / py3langid_s:.0f}/s, "
+          f"same code for {language_agree:.4f}", flush=True)
+    quality_docs_per_s = len(quality_docs) / quality_s
+    exact_duplicate_rows = int(groups.is_duplicate.sum())
+    del signatures, hashes, groups
+    extra = {}
+    with tempfile.TemporaryDirectory(prefix="dprune-corpus-flow-") as workdir:
+        if args.profile:
+            extra["profile"] = profile_stages(texts, os.path.join(workdir, "profile"))
+        flows = {}
+        for size in flow_docs:
+            folder = os.path.join(workdir, f"corpus-{size}")
+            write_jsonl_parts(texts.slice(0, size), folder)
+            run = run_flow(folder, os.path.join(workdir, f"flow-{size}"))
+            shutil.rmtree(folder)
+            flows[size] = {k: v for k, v in run.items() if k != "artifacts"}
+            print(f"corpus flow, {size} documents: {flows[size]}", flush=True)
+        if flows:
+            extra["flow"] = {str(size): run for size, run in flows.items()}
+        if len(flows) >= 2:
+            small, large = min(flows), max(flows)
+            extra.update({
+                "flow_time_ratio": round(flows[large]["wall_s"] / flows[small]["wall_s"], 2),
+                "flow_time_ratio_target": round(11 * large / small / 10, 1),
+                "flow_rss_ratio": round(flows[large]["peak_rss_mb"] / flows[small]["peak_rss_mb"], 2),
+                "flow_rss_ratio_target": 1.5,
+            })
+        if dask_docs:
+            extra.update(dask_comparison(texts.slice(0, dask_docs), os.path.join(workdir, "dask")))
+            print(f"dask: { {k: v for k, v in extra.items() if k.startswith('dask')} }", flush=True)
     ours_per_s = n_sample / ours_sample_s
     baseline_per_s = n_sample / datasketch_s
     result = {
@@ -288,11 +445,15 @@ def main() -> None:
         "precision_reported_pairs": round(precision, 4),
         "precision_target": 0.95,
         "exact_duplicate_docs_per_s": round(num_docs / exact_s, 1),
-        "exact_duplicate_rows": int(groups.is_duplicate.sum()),
-        "quality_statistics_docs_per_s": round(len(quality_docs) / quality_s, 1),
+        "exact_duplicate_rows": exact_duplicate_rows,
+        "quality_statistics_docs_per_s": round(quality_docs_per_s, 1),
         "language_docs_per_s": round(n_sample / language_s, 1),
+        "language_py3langid_docs_per_s": round(n_sample / py3langid_s, 1),
+        "language_ratio": round(py3langid_s / language_s, 2),
+        "language_same_code_share": round(language_agree, 4),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        **flow,
+        **extra,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "machine": "shared 2-core CPU, noisy timings",
     }
     print(json.dumps(result))

@@ -148,26 +148,28 @@ def lsh_parameters(num_perm: int, threshold: float, min_recall: float = 0.99) ->
     return best
 
 
-def band_keys(signatures: np.ndarray, bands: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+def band_keys(signatures: np.ndarray, bands: int, rows: int, first_band: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """One uint64 key per document and band, shape ``(n, bands)``, and which documents have shingles.
 
     Two documents share a band key when their ``rows`` signature values in that band agree
     (up to 64-bit hash collisions). Computed batch by batch, the keys of a corpus are the
-    keys of its batches stacked: 8 bytes per band and document.
+    keys of its batches stacked: 8 bytes per band and document. ``first_band`` starts at a
+    later band (the keys of bands ``first_band .. first_band + bands - 1``).
     """
     n, num_perm = signatures.shape
-    if bands * rows > num_perm:
+    if (first_band + bands) * rows > num_perm:
         raise ValueError(
-            f"LSH banding needs bands * rows <= num_perm; got bands={bands}, rows={rows}, num_perm={num_perm}."
+            f"LSH banding needs (first_band + bands) * rows <= num_perm; got first_band={first_band}, "
+            f"bands={bands}, rows={rows}, num_perm={num_perm}."
         )
     keys = np.empty((n, bands), dtype=np.uint64)
     with np.errstate(over="ignore"):
-        for band in range(bands):
+        for column_of, band in enumerate(range(first_band, first_band + bands)):
             block = signatures[:, band * rows:(band + 1) * rows].astype(np.uint64)
             key = np.full(n, np.uint64(band))
             for column in range(rows):
                 key = mix64(key * np.uint64(0x100000001B3) + block[:, column])
-            keys[:, band] = key
+            keys[:, column_of] = key
     return keys, ~(signatures == _EMPTY).all(axis=1)
 
 

@@ -38,7 +38,7 @@ from dprune.stages.export import ExportPaths, export_stage
 from dprune.stages.kenlm import KENLM, kenlm_stage, model_path
 from dprune.stages.language import LANGUAGE, language_stage
 from dprune.stages.minhash import MINHASH, minhash_stage
-from dprune.stages.near_duplicates import NEAR_DUPLICATES, near_duplicates_stage
+from dprune.stages.near_duplicates import NEAR_DUPLICATES, PAIRS, near_duplicates_stage
 from dprune.stages.perplexity import PERPLEXITY, perplexity_scores_stage, perplexity_stage
 from dprune.stages.quality import QUALITY, quality_stage
 from dprune.stages.report import REPORT, PublishedReport, publish_report, report_stage
@@ -58,6 +58,7 @@ GRAPH: dict[str, tuple[str, ...]] = {
     TRANSCRIPTS.name: (DATASET.name,),
     AUDIO_EMBEDDINGS.name: (DATASET.name,),
     MINHASH.name: (DATASET.name,),
+    PAIRS.name: (DATASET.name, MINHASH.name),
     NEAR_DUPLICATES.name: (DATASET.name, MINHASH.name),
     QUALITY.name: (DATASET.name,),
     LANGUAGE.name: (DATASET.name,),

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 from datasets import Dataset
 
-from dprune.corpus.minhash import near_duplicates
+from dprune.corpus.minhash import candidate_pairs, lsh_parameters, near_duplicates
 from dprune.stages.dataset import load_stage
 from dprune.stages.language import language_stage
 from dprune.stages.minhash import minhash_stage, table_to_signatures
-from dprune.stages.near_duplicates import near_duplicates_stage
+from dprune.stages.near_duplicates import near_duplicates_stage, pairs_stage
 from dprune.stages.quality import quality_stage
 from dprune.store import ArtifactStore
 
@@ -51,6 +51,28 @@ def test_minhash_resumes_by_shard_and_near_duplicates_match_the_domain_function(
     estimated = near_duplicates_stage(store, dataset_ref, signatures_ref, verify="estimate")
     assert estimated != scores_ref
     np.testing.assert_array_equal(store.read(estimated)["near_duplicate"], flags)
+
+
+def test_lsh_pairs_resume_by_piece_without_recomputing_finished_ones(tmp_path):
+    path, texts = _dataset(tmp_path)
+    store = ArtifactStore(str(tmp_path / "store"))
+    dataset_ref = load_stage(store, path, label_column=None)
+    signatures_ref = minhash_stage(store, dataset_ref, shard_rows=16)
+    computed = []
+    # a run killed after pieces 0 and 2 (of 6: 21 bands in groups of 4) committed them and nothing else
+    assert pairs_stage(store, dataset_ref, signatures_ref, pieces=[0, 2], on_piece=computed.append) is None
+    assert computed == [0, 2]
+    pairs_ref = pairs_stage(store, dataset_ref, signatures_ref, on_piece=computed.append)
+    assert computed == [0, 2, 1, 3, 4, 5]  # the resumed run computed only the missing pieces
+    found = store.read_table(pairs_ref)
+    pairs = set(zip(found["first"].to_pylist(), found["second"].to_pylist()))
+    assert len(pairs) == found.num_rows  # a pair is verified in the piece of its first shared band only
+    signatures = table_to_signatures(store.read_table(signatures_ref))
+    assert pairs == set(map(tuple, candidate_pairs(signatures, *lsh_parameters(128, 0.8)).tolist()))
+    assert (2, 7) in pairs and (2, 30) in pairs
+    scores_ref = near_duplicates_stage(store, dataset_ref, signatures_ref)
+    assert computed == [0, 2, 1, 3, 4, 5]  # the flags reuse the committed pairs
+    np.testing.assert_array_equal(store.read(scores_ref)["near_duplicate"], near_duplicates(texts).is_duplicate)
 
 
 def test_quality_and_language_stages_give_score_columns(tmp_path):
