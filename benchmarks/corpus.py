@@ -224,7 +224,8 @@ def run_flow(folder: str, workdir: str, *, extra: list[str] = (), env: dict | No
     return {"wall_s": round(wall, 1), "peak_rss_mb": round(peak / 2**20, 1), "peak_process": peak_name,
             "peak_during_task": task_at(timeline["finished"], peak_clock),
             "process_peaks_mb": {name: round(rss / 2**20, 1) for name, rss in sorted(peaks.items())},
-            "rows_kept": kept["rows_kept"], "task_s": timeline["task_s"], "sharded": timeline["sharded"],
+            "rows_kept": kept["rows_kept"], "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            "task_s": timeline["task_s"], "sharded": timeline["sharded"],
             "artifacts": artifact_listing(os.path.join(workdir, "store"))}
 
 
@@ -324,7 +325,8 @@ def dask_comparison(texts: pa.Array, workdir: str) -> dict:
     env = helpers.base_env(Path(workdir))
     server, url = helpers.start_server(env, Path(workdir) / "server.log")
     try:
-        runs = {workers: run_flow(folder, os.path.join(workdir, f"dask-{workers}"), env={**env, "PREFECT_API_URL": url},
+        env = {**env, "PREFECT_API_URL": url, "PREFECT_LOGGING_LEVEL": "INFO"}  # INFO: the shard tasks' seconds
+        runs = {workers: run_flow(folder, os.path.join(workdir, f"dask-{workers}"), env=env,
                                   extra=["--task-runner", "dask", "--dask-workers", str(workers)])
                 for workers in (1, 2)}
     finally:
@@ -332,7 +334,8 @@ def dask_comparison(texts: pa.Array, workdir: str) -> dict:
     return {"dask_docs": len(texts), "dask_1_worker_s": runs[1]["wall_s"], "dask_2_workers_s": runs[2]["wall_s"],
             "dask_ratio": round(runs[1]["wall_s"] / runs[2]["wall_s"], 2), "dask_ratio_target": 1.6,
             "dask_identical_artifacts": runs[1]["artifacts"] == runs[2]["artifacts"],
-            "dask_artifacts": len(runs[1]["artifacts"])}
+            "dask_artifacts": len(runs[1]["artifacts"]),
+            "dask_runs": {workers: {k: v for k, v in run.items() if k != "artifacts"} for workers, run in runs.items()}}
 
 
 def profile_stages(texts: pa.Array, workdir: str) -> dict:
