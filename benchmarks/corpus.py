@@ -207,12 +207,14 @@ def run_flow(folder: str, workdir: str, *, extra: list[str] = (), env: dict | No
     log = os.path.join(workdir, "flow.log")
     start = time.perf_counter()
     peaks: dict[str, int] = {}  # process name -> its largest RSS
+    anon_peaks: dict[str, int] = {}  # process name -> its largest anonymous RSS (not file pages such as mmaps)
     peak, peak_name, peak_clock = 0, "", ""
     with open(log, "w") as handle:  # a fresh process tree per run: its peak RSS is read from /proc
         process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=workdir)
         while process.poll() is None:
-            for name, rss in tree_processes(process.pid):
+            for name, rss, anon in tree_processes(process.pid):
                 peaks[name] = max(peaks.get(name, 0), rss)
+                anon_peaks[name] = max(anon_peaks.get(name, 0), anon)
                 if rss > peak:
                     peak, peak_name, peak_clock = rss, name, time.strftime("%H:%M:%S")
             time.sleep(0.5)
@@ -224,20 +226,24 @@ def run_flow(folder: str, workdir: str, *, extra: list[str] = (), env: dict | No
     return {"wall_s": round(wall, 1), "peak_rss_mb": round(peak / 2**20, 1), "peak_process": peak_name,
             "peak_during_task": task_at(timeline["finished"], peak_clock),
             "process_peaks_mb": {name: round(rss / 2**20, 1) for name, rss in sorted(peaks.items())},
+            "process_peaks_anonymous_mb": {name: round(rss / 2**20, 1) for name, rss in sorted(anon_peaks.items())},
             "rows_kept": kept["rows_kept"], "load_average_after": [round(x, 2) for x in os.getloadavg()],
             "task_s": timeline["task_s"], "sharded": timeline["sharded"],
             "artifacts": artifact_listing(os.path.join(workdir, "store"))}
 
 
-def tree_processes(pid: int) -> list[tuple[str, int]]:
-    """``(name, resident bytes)`` of every process in the tree of ``pid`` (its children included), from /proc."""
+def tree_processes(pid: int) -> list[tuple[str, int, int]]:
+    """``(name, resident bytes, anonymous resident bytes)`` of every process in the tree of ``pid`` (its children
+    included), from /proc. Resident bytes include file pages (memory-mapped Arrow files) that the
+    kernel can drop; the anonymous ones cannot be."""
     found, todo = [], [pid]
     while todo:
         current = todo.pop()
         try:
             with open(f"/proc/{current}/status") as status:
-                rss = next((int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:")), 0)
-            found.append((process_name(current), rss))
+                kib = {line.split(":")[0]: int(line.split()[1]) for line in status
+                       if line.startswith(("VmRSS:", "RssAnon:"))}
+            found.append((process_name(current), kib.get("VmRSS", 0) * 1024, kib.get("RssAnon", 0) * 1024))
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as children:
                     todo.extend(int(child) for child in children.read().split())
