@@ -221,7 +221,7 @@ def test_embed_stage_round_trip_and_cache(tmp_path):
     assert again == ref and computed == [0, 1, 2]
     fresh = TextEmbedder()
     assert embed_stage(store, dataset=ds, shard_rows=10, embedder=fresh) == ref
-    assert embed_stage(store, dataset=ds, shard_rows=10, embedder=fresh, shards=[0]) is None
+    assert embed_stage(store, dataset=ds, shard_rows=10, embedder=fresh, shards=[0]) == ref  # stored: returned as is
     assert fresh._resolved is None, "a stored artifact is found without loading the model"
     # the column name is not part of the key: only the texts are
     renamed = ds.rename_column("text", "review")
