@@ -28,7 +28,9 @@ What is measured, in one process:
   first documents written as four gzip JSONL files, then ``python flows/prune.py --preset
   corpus`` on that folder in a subprocess (its own temporary Prefect server): wall time and
   the peak RSS of the flow process tree (largest single process, sampled from /proc every
-  0.5 s), and the 1M/100k ratios.
+  0.5 s, with its name, the task running then and every process's own peak), the seconds of
+  each task and, per sharded stage, the share of its time spent outside the stage calls of its
+  shard tasks (orchestration; from the flow's log), and the 1M/100k ratios.
 * **Dask** (``--dask-docs``, default 100,000): the same flow with ``--task-runner dask`` on a
   LocalCluster of 1, then 2 single-threaded workers (one Prefect server for both): wall
   times, their ratio, and whether both wrote the same artifacts (stage, key and shard checksums).
@@ -40,6 +42,7 @@ Usage::
     python benchmarks/corpus.py            # 1,000,000 documents, flows at 100k and 1M, Dask at 100k
     python benchmarks/corpus.py --quick    # 100,000 documents
     python benchmarks/corpus.py --quick --flow-docs none --dask-docs 0 --profile   # stage profile only
+    python benchmarks/corpus.py --flow-only --dask-docs 0   # only the flows at 100k and 1M
 
 Timings come from a shared 2-core machine unless said otherwise. The last line of the
 output is one JSON object.
@@ -186,7 +189,12 @@ def artifact_listing(store: str) -> dict:
 
 
 def run_flow(folder: str, workdir: str, *, extra: list[str] = (), env: dict | None = None) -> dict:
-    """``flows/prune.py --preset corpus`` on a folder of JSONL files: wall, peak RSS, rows kept, artifacts."""
+    """``flows/prune.py --preset corpus`` on a folder of JSONL files: wall, peak RSS, rows kept, artifacts.
+
+    The peak is that of the largest single process of the flow's tree, with its name, the task
+    running at that moment and every process's own peak; the flow's log gives each task's seconds
+    and each sharded stage's orchestration share (:func:`flow_timeline`).
+    """
     import subprocess
 
     repo = os.path.dirname(_HERE)
@@ -198,35 +206,119 @@ def run_flow(folder: str, workdir: str, *, extra: list[str] = (), env: dict | No
     env = {**(env or os.environ), "PYTHONPATH": repo, "HF_DATASETS_CACHE": os.path.join(workdir, "hf")}
     log = os.path.join(workdir, "flow.log")
     start = time.perf_counter()
+    peaks: dict[str, int] = {}  # process name -> its largest RSS
+    anon_peaks: dict[str, int] = {}  # process name -> its largest anonymous RSS (not file pages such as mmaps)
+    peak, peak_name, peak_clock = 0, "", ""
     with open(log, "w") as handle:  # a fresh process tree per run: its peak RSS is read from /proc
         process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=workdir)
-        peak = 0
         while process.poll() is None:
-            peak = max(peak, tree_rss(process.pid))
+            for name, rss, anon in tree_processes(process.pid):
+                peaks[name] = max(peaks.get(name, 0), rss)
+                anon_peaks[name] = max(anon_peaks.get(name, 0), anon)
+                if rss > peak:
+                    peak, peak_name, peak_clock = rss, name, time.strftime("%H:%M:%S")
             time.sleep(0.5)
     wall = time.perf_counter() - start
     if process.returncode != 0:
         raise SystemExit(f"the corpus flow failed:\n{open(log).read()[-3000:]}")
     kept = json.loads(open(os.path.join(workdir, "out", "kept_ids.json")).read())
-    return {"wall_s": round(wall, 1), "peak_rss_mb": round(peak / 2**20, 1), "rows_kept": kept["rows_kept"],
+    timeline = flow_timeline(open(log).read())
+    return {"wall_s": round(wall, 1), "peak_rss_mb": round(peak / 2**20, 1), "peak_process": peak_name,
+            "peak_during_task": task_at(timeline["finished"], peak_clock),
+            "process_peaks_mb": {name: round(rss / 2**20, 1) for name, rss in sorted(peaks.items())},
+            "process_peaks_anonymous_mb": {name: round(rss / 2**20, 1) for name, rss in sorted(anon_peaks.items())},
+            "rows_kept": kept["rows_kept"], "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            "task_s": timeline["task_s"], "sharded": timeline["sharded"],
             "artifacts": artifact_listing(os.path.join(workdir, "store"))}
 
 
-def tree_rss(pid: int) -> int:
-    """Resident bytes of the largest process in the tree of ``pid`` (its children included), from /proc."""
-    largest, todo = 0, [pid]
+def tree_processes(pid: int) -> list[tuple[str, int, int]]:
+    """``(name, resident bytes, anonymous resident bytes)`` of every process in the tree of ``pid`` (its children
+    included), from /proc. Resident bytes include file pages (memory-mapped Arrow files) that the
+    kernel can drop; the anonymous ones cannot be."""
+    found, todo = [], [pid]
     while todo:
         current = todo.pop()
         try:
             with open(f"/proc/{current}/status") as status:
-                rss = next((int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:")), 0)
+                kib = {line.split(":")[0]: int(line.split()[1]) for line in status
+                       if line.startswith(("VmRSS:", "RssAnon:"))}
+            found.append((process_name(current), kib.get("VmRSS", 0) * 1024, kib.get("RssAnon", 0) * 1024))
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as children:
                     todo.extend(int(child) for child in children.read().split())
         except (OSError, ValueError):
             continue  # the process ended meanwhile
-        largest = max(largest, rss)
-    return largest
+    return found
+
+
+def process_name(pid: int) -> str:
+    """A short name of a process: the program, or for Python the script, ``-m`` module or ``-c`` child kind."""
+    with open(f"/proc/{pid}/cmdline", "rb") as handle:
+        args = handle.read().decode(errors="replace").split("\0")
+    program = os.path.basename(args[0]) if args and args[0] else "?"
+    if not program.startswith("python"):
+        return program
+    for index, arg in enumerate(args[1:], 1):
+        if arg == "-m":
+            return f"python -m {args[index + 1] if index + 1 < len(args) else ''}".strip()
+        if arg == "-c":
+            code = args[index + 1] if index + 1 < len(args) else ""
+            return "python (multiprocessing child)" if "multiprocessing" in code else "python -c"
+        if arg and not arg.startswith("-"):
+            return os.path.relpath(arg, os.path.dirname(_HERE)) if os.path.isabs(arg) else arg
+    return program
+
+
+def flow_timeline(log: str) -> dict:
+    """Seconds per task, and each sharded stage's compute and orchestration seconds, from a flow's log.
+
+    With the flow's default runner (one task at a time) a task runs from the previous task's
+    "Finished" line (or the flow's start) to its own: ``task_s`` sums these per task name. A
+    sharded stage runs from its "N shard tasks" line to its commit's "name -> stage/key" line;
+    its shard tasks log the seconds of the stage call itself, and the rest of that span (Prefect's
+    task runs, the commit) is its orchestration.
+    """
+    import re
+
+    line = re.compile(r"^(\d\d):(\d\d):(\d\d)\.(\d{3}) \| \w+\s*\| (.*)$")
+    finished, starts, ends, compute, counts = [], {}, {}, {}, {}
+    previous, offset = None, 0.0
+    for text in log.splitlines():
+        match = line.match(text)
+        if not match:
+            continue
+        h, m, s, ms, message = match.groups()
+        clock = int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000 + offset
+        if previous is not None and clock < previous - 43200:  # past midnight
+            offset += 86400
+            clock += 86400
+        previous = clock
+        if "Beginning flow run" in message:
+            finished.append((clock, None))
+        elif (done := re.search(r"Task run '(.+)-[0-9a-f]{3}' - Finished in state", message)):
+            finished.append((clock, done.group(1)))
+        elif (begun := re.search(r" - (\w+): (\d+) shard tasks of \d+ rows$", message)):
+            starts[begun.group(1)], counts[begun.group(1)] = clock, int(begun.group(2))
+        elif (shard := re.search(r" - (\w+) shard \d+ computed in ([\d.]+) s$", message)):
+            compute[shard.group(1)] = compute.get(shard.group(1), 0.0) + float(shard.group(2))
+        elif (commit := re.search(r" - (\w+) -> \S+/\S+$", message)):
+            ends[commit.group(1)] = clock
+    task_s: dict[str, float] = {}
+    for (before, _), (clock, name) in zip(finished, finished[1:]):
+        task_s[name] = round(task_s.get(name, 0.0) + clock - before, 1)
+    sharded = {}
+    for name in starts.keys() & ends.keys():
+        span, work = ends[name] - starts[name], compute.get(name, 0.0)
+        sharded[name] = {"shards": counts[name], "stage_s": round(span, 1), "shard_compute_s": round(work, 1),
+                         "orchestration_share": round(1 - work / span, 3) if span > 0 else None}
+    return {"task_s": task_s, "sharded": dict(sorted(sharded.items())),
+            "finished": [(time.strftime("%H:%M:%S", time.gmtime(clock % 86400)), name) for clock, name in finished]}
+
+
+def task_at(finished: list[tuple[str, str | None]], clock: str) -> str | None:
+    """The task running at ``clock`` (HH:MM:SS): the first one to finish at or after it (one task at a time)."""
+    return next((name for when, name in finished if name is not None and when >= clock), None)
 
 
 def dask_comparison(texts: pa.Array, workdir: str) -> dict:
@@ -239,7 +331,8 @@ def dask_comparison(texts: pa.Array, workdir: str) -> dict:
     env = helpers.base_env(Path(workdir))
     server, url = helpers.start_server(env, Path(workdir) / "server.log")
     try:
-        runs = {workers: run_flow(folder, os.path.join(workdir, f"dask-{workers}"), env={**env, "PREFECT_API_URL": url},
+        env = {**env, "PREFECT_API_URL": url, "PREFECT_LOGGING_LEVEL": "INFO"}  # INFO: the shard tasks' seconds
+        runs = {workers: run_flow(folder, os.path.join(workdir, f"dask-{workers}"), env=env,
                                   extra=["--task-runner", "dask", "--dask-workers", str(workers)])
                 for workers in (1, 2)}
     finally:
@@ -247,7 +340,8 @@ def dask_comparison(texts: pa.Array, workdir: str) -> dict:
     return {"dask_docs": len(texts), "dask_1_worker_s": runs[1]["wall_s"], "dask_2_workers_s": runs[2]["wall_s"],
             "dask_ratio": round(runs[1]["wall_s"] / runs[2]["wall_s"], 2), "dask_ratio_target": 1.6,
             "dask_identical_artifacts": runs[1]["artifacts"] == runs[2]["artifacts"],
-            "dask_artifacts": len(runs[1]["artifacts"])}
+            "dask_artifacts": len(runs[1]["artifacts"]),
+            "dask_runs": {workers: {k: v for k, v in run.items() if k != "artifacts"} for workers, run in runs.items()}}
 
 
 def profile_stages(texts: pa.Array, workdir: str) -> dict:
@@ -286,29 +380,10 @@ def profile_stages(texts: pa.Array, workdir: str) -> dict:
     return profile
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="100,000 documents")
-    parser.add_argument("--docs", type=int, default=None)
-    parser.add_argument("--sample", type=int, default=2000, help="documents for the backend comparison")
-    parser.add_argument("--rounds", type=int, default=3, help="timing rounds of the backend comparison")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--flow-docs", default=None,
-                        help="comma-separated corpus sizes to run the corpus flow at (default: 100000 and --docs; "
-                             "'none' skips the flow)")
-    parser.add_argument("--dask-docs", type=int, default=None,
-                        help="documents of the Dask comparison (default 100000; 0 skips it)")
-    parser.add_argument("--profile", action="store_true", help="wall and CPU time of each corpus stage, in-process")
-    args = parser.parse_args()
-    num_docs = args.docs or (100_000 if args.quick else 1_000_000)
-    if args.flow_docs is None:
-        flow_docs = sorted({100_000, num_docs}) if num_docs >= 100_000 else [num_docs]
-    else:
-        flow_docs = [] if args.flow_docs == "none" else [int(size) for size in args.flow_docs.split(",")]
-    if any(size > num_docs for size in flow_docs):
-        raise SystemExit(f"--flow-docs {flow_docs}: every size must be at most the corpus size {num_docs}")
-    dask_docs = min(num_docs, 100_000) if args.dask_docs is None else args.dask_docs
-
+def filter_measurements(texts: pa.Array, injected: np.ndarray, truth: np.ndarray, normalizer, *, sample_size: int,
+                        rounds_count: int) -> dict:
+    """MinHash against datasketch, near-duplicate recall and precision, exact duplicates, Gopher statistics and
+    language id on the generated corpus (everything but the flows)."""
     from dprune.corpus.exact import duplicate_groups, exact_hashes
     from dprune.corpus.language import identify_languages, reference_identifier
     from dprune.corpus.minhash import (
@@ -321,20 +396,16 @@ def main() -> None:
         shingle_hashes,
     )
     from dprune.corpus.quality import quality_statistics
-    from dprune.text.normalization import TextNormalizer
 
-    normalizer = TextNormalizer()
-    (texts, injected, truth), build_s = timed(build_corpus, num_docs, args.seed, normalizer)
-    print(f"corpus: {num_docs} documents, {len(injected)} injected pairs, built in {build_s:.1f} s", flush=True)
-
+    num_docs = len(texts)
     # --- backends on the same sample
-    sample = texts.slice(0, min(args.sample, num_docs))
+    sample = texts.slice(0, min(sample_size, num_docs))
     sample_list = sample.to_pylist()
     for backend in ("rensa", "numpy"):  # warm-up on the whole sample: imports, normalizer tables, caches
         document_signatures(sample, num_perm=NUM_PERM, backend=backend)
     datasketch_signatures(sample_list[:100], normalizer)
     rounds = {"ours": [], "numpy": [], "datasketch": []}
-    for _ in range(args.rounds):  # interleaved rounds, median: a noisy shared machine biases no side
+    for _ in range(rounds_count):  # interleaved rounds, median: a noisy shared machine biases no side
         rounds["ours"].append(timed(document_signatures, sample, num_perm=NUM_PERM)[1])
         rounds["numpy"].append(timed(document_signatures, sample, num_perm=NUM_PERM, backend="numpy")[1])
         rounds["datasketch"].append(timed(datasketch_signatures, sample_list, normalizer)[1])
@@ -343,7 +414,7 @@ def main() -> None:
     hashes, offsets = shingle_hashes(sample)
     byte_shingles = python_shingles(sample_list, normalizer)
     signing = {"ours": [], "datasketch": []}
-    for _ in range(args.rounds):
+    for _ in range(rounds_count):
         signing["ours"].append(timed(minhash_signatures, hashes, offsets, num_perm=NUM_PERM)[1])
         signing["datasketch"].append(timed(datasketch_minhash, byte_shingles)[1])
     ours_signing_s, datasketch_signing_s = (float(np.median(signing[k])) for k in ("ours", "datasketch"))
@@ -394,35 +465,9 @@ def main() -> None:
           f"same code for {language_agree:.4f}", flush=True)
     quality_docs_per_s = len(quality_docs) / quality_s
     exact_duplicate_rows = int(groups.is_duplicate.sum())
-    del signatures, hashes, groups
-    extra = {}
-    with tempfile.TemporaryDirectory(prefix="dprune-corpus-flow-") as workdir:
-        if args.profile:
-            extra["profile"] = profile_stages(texts, os.path.join(workdir, "profile"))
-        flows = {}
-        for size in flow_docs:
-            folder = os.path.join(workdir, f"corpus-{size}")
-            write_jsonl_parts(texts.slice(0, size), folder)
-            run = run_flow(folder, os.path.join(workdir, f"flow-{size}"))
-            shutil.rmtree(folder)
-            flows[size] = {k: v for k, v in run.items() if k != "artifacts"}
-            print(f"corpus flow, {size} documents: {flows[size]}", flush=True)
-        if flows:
-            extra["flow"] = {str(size): run for size, run in flows.items()}
-        if len(flows) >= 2:
-            small, large = min(flows), max(flows)
-            extra.update({
-                "flow_time_ratio": round(flows[large]["wall_s"] / flows[small]["wall_s"], 2),
-                "flow_time_ratio_target": round(11 * large / small / 10, 1),
-                "flow_rss_ratio": round(flows[large]["peak_rss_mb"] / flows[small]["peak_rss_mb"], 2),
-                "flow_rss_ratio_target": 1.5,
-            })
-        if dask_docs:
-            extra.update(dask_comparison(texts.slice(0, dask_docs), os.path.join(workdir, "dask")))
-            print(f"dask: { {k: v for k, v in extra.items() if k.startswith('dask')} }", flush=True)
     ours_per_s = n_sample / ours_sample_s
     baseline_per_s = n_sample / datasketch_s
-    result = {
+    return {
         "benchmark": "corpus_minhash",
         "baseline": "datasketch MinHash.update_batch (pure Python), same normalization and word 5-gram shingles",
         "docs": num_docs,
@@ -451,11 +496,86 @@ def main() -> None:
         "language_py3langid_docs_per_s": round(n_sample / py3langid_s, 1),
         "language_ratio": round(py3langid_s / language_s, 2),
         "language_same_code_share": round(language_agree, 4),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="100,000 documents")
+    parser.add_argument("--docs", type=int, default=None)
+    parser.add_argument("--sample", type=int, default=2000, help="documents for the backend comparison")
+    parser.add_argument("--rounds", type=int, default=3, help="timing rounds of the backend comparison")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--flow-docs", default=None,
+                        help="comma-separated corpus sizes to run the corpus flow at (default: 100000 and --docs; "
+                             "'none' skips the flow)")
+    parser.add_argument("--dask-docs", type=int, default=None,
+                        help="documents of the Dask comparison (default 100000; 0 skips it)")
+    parser.add_argument("--profile", action="store_true", help="wall and CPU time of each corpus stage, in-process")
+    parser.add_argument("--flow-only", action="store_true",
+                        help="build the corpus and run only the flows (--flow-docs, --dask-docs, --profile), none of "
+                             "the in-process filter measurements")
+    args = parser.parse_args()
+    num_docs = args.docs or (100_000 if args.quick else 1_000_000)
+    if args.flow_docs is None:
+        flow_docs = sorted({100_000, num_docs}) if num_docs >= 100_000 else [num_docs]
+    else:
+        flow_docs = [] if args.flow_docs == "none" else [int(size) for size in args.flow_docs.split(",")]
+    if any(size > num_docs for size in flow_docs):
+        raise SystemExit(f"--flow-docs {flow_docs}: every size must be at most the corpus size {num_docs}")
+    dask_docs = min(num_docs, 100_000) if args.dask_docs is None else args.dask_docs
+
+    from dprune.text.normalization import TextNormalizer
+
+    normalizer = TextNormalizer()
+    (texts, injected, truth), build_s = timed(build_corpus, num_docs, args.seed, normalizer)
+    print(f"corpus: {num_docs} documents, {len(injected)} injected pairs, built in {build_s:.1f} s", flush=True)
+
+    result = {} if args.flow_only else filter_measurements(
+        texts, injected, truth, normalizer, sample_size=args.sample, rounds_count=args.rounds)
+    extra = {}
+    with tempfile.TemporaryDirectory(prefix="dprune-corpus-flow-") as workdir:
+        if args.profile:
+            extra["profile"] = profile_stages(texts, os.path.join(workdir, "profile"))
+        flows = {}
+        for size in flow_docs:
+            folder = os.path.join(workdir, f"corpus-{size}")
+            write_jsonl_parts(texts.slice(0, size), folder)
+            run = run_flow(folder, os.path.join(workdir, f"flow-{size}"))
+            shutil.rmtree(folder)
+            flows[size] = {k: v for k, v in run.items() if k != "artifacts"}
+            print(f"corpus flow, {size} documents: {flows[size]}", flush=True)
+        if flows:
+            extra["flow"] = {str(size): run for size, run in flows.items()}
+        if len(flows) >= 2:
+            small, large = min(flows), max(flows)
+            extra.update({
+                "flow_time_ratio": round(flows[large]["wall_s"] / flows[small]["wall_s"], 2),
+                "flow_time_ratio_target": round(11 * large / small / 10, 1),
+                "flow_rss_ratio": round(flows[large]["peak_rss_mb"] / flows[small]["peak_rss_mb"], 2),
+                "flow_rss_ratio_target": 1.5,
+            })
+        if dask_docs:
+            extra.update(dask_comparison(texts.slice(0, dask_docs), os.path.join(workdir, "dask")))
+            print(f"dask: { {k: v for k, v in extra.items() if k.startswith('dask')} }", flush=True)
+    if not result:  # --flow-only: the headline is the flow's throughput at the largest size against the smallest
+        sizes = sorted(int(size) for size in extra.get("flow", {}))
+        small, large = (sizes[0], sizes[-1]) if sizes else (None, None)
+        result = {
+            "benchmark": "corpus_flow",
+            "baseline": f"the same corpus flow at {small} documents",
+            "docs": large,
+            "ours_per_s": round(large / extra["flow"][str(large)]["wall_s"], 1) if sizes else None,
+            "baseline_per_s": round(small / extra["flow"][str(small)]["wall_s"], 1) if sizes else None,
+            "ratio": round(large / small / extra["flow_time_ratio"], 3) if len(sizes) > 1 else None,
+            "target": round(1 / 1.1, 3),  # the time ratio at most 1.1x the size ratio (11 for 10x the documents)
+        }
+    result.update({
         **extra,
+        "benchmark_process_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "machine": "shared 2-core CPU, noisy timings",
-    }
+    })
     print(json.dumps(result))
 
 

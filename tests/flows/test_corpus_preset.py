@@ -86,7 +86,7 @@ def test_unknown_corpus_option_and_stage_fail_before_work(tmp_path):
         prune.fn(dataset="x", preset="web", store=str(tmp_path / "s"))
 
 
-def test_auto_shard_rows_follow_the_bytes_of_the_dataset(tmp_path, monkeypatch):
+def test_auto_shard_rows_follow_the_bytes_of_the_dataset_in_equal_shards(tmp_path, monkeypatch):
     import tasks.common
     from dprune.stages.dataset import load_stage
 
@@ -95,9 +95,13 @@ def test_auto_shard_rows_follow_the_bytes_of_the_dataset(tmp_path, monkeypatch):
     manifest = store.manifest(dataset_ref)
     total = sum(shard["bytes"] for shard in manifest["shards"])
     monkeypatch.setattr(tasks.common, "AUTO_MIN_SHARD_ROWS", 1)
-    monkeypatch.setattr(tasks.common, "AUTO_SHARD_BYTES", total // 4)
+    monkeypatch.setattr(tasks.common, "AUTO_SHARD_BYTES", -(-total // 4))
     rows = tasks.common.resolve_shard_rows(dataset_ref, "auto")
     assert -(-manifest["num_rows"] // rows) == 4  # a quarter of the bytes per shard: four shards
+    assert 4 * rows - manifest["num_rows"] < 4  # of equal rows: the last one is at most 3 rows short
+    monkeypatch.setattr(tasks.common, "AUTO_SHARD_BYTES", int(total * 0.6))  # 1.7 shards' worth of bytes
+    rows = tasks.common.resolve_shard_rows(dataset_ref, "auto")
+    assert rows == -(-manifest["num_rows"] // 2)  # two halves, not 60% and 40%
     assert tasks.common.resolve_shard_rows(dataset_ref, 123) == 123
     monkeypatch.setattr(tasks.common, "AUTO_MIN_SHARD_ROWS", 1000)
     monkeypatch.setattr(tasks.common, "AUTO_SHARD_BYTES", 1)
