@@ -88,5 +88,3 @@ def write_parquet(dataset: Any, positions: np.ndarray, path: Path) -> None:
     with pq.ParquetWriter(str(path), table.schema) as writer:
         for start in range(0, len(positions), EXPORT_BATCH_ROWS):
             writer.write_table(table.take(pa.array(positions[start:start + EXPORT_BATCH_ROWS])))
-        if len(positions) == 0:
-            writer.write_table(table.slice(0, 0))
