@@ -51,6 +51,9 @@ import time  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# OpenMP threads sleep instead of spinning while they wait: on a shared machine spinning threads burn the
+# cores the other thread needs (2 torch threads trained 4x slower than 1 at load 4 with the default policy).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 TARGET_AUROC = 0.90
 TARGET_SECONDS = 300.0
@@ -61,7 +64,7 @@ def parse_setting(text: str) -> dict:
     import yaml
 
     known = {"layers", "epochs", "seeds", "max_length", "learning_rate", "head_learning_rate", "batch_size",
-             "storage_dtype"}
+             "storage_dtype", "eval_epochs"}
     setting = {}
     for item in filter(None, text.split(",")):
         key, _, value = item.partition("=")
@@ -122,7 +125,8 @@ def main() -> None:
                "forgetting": -dynamics.forgetting_events()[index]}
         evaluation = dynamics.evaluation()
         if evaluation is not None and evaluation is not dynamics:
-            low["el2n"] = -evaluation.mean("el2n")[evaluation.align(noisy)]
+            at = evaluation.align(noisy)
+            low["el2n"], low["eval_margin"] = -evaluation.mean("el2n")[at], evaluation.mean("margin")[at]
         aurocs = {name: auroc(values) for name, values in low.items()}
         if "cl_margin" in signals:  # rank-average with the confident-learning margin: no extra training
             best = max(("aum", "confidence"), key=aurocs.get)
@@ -159,6 +163,9 @@ def main() -> None:
         options = {"epochs": args.epochs, "seeds": args.seeds, **setting}
         train_layers, epochs, seeds = options.pop("layers", layers), options.pop("epochs"), options.pop("seeds")
         extra = "".join(f",{k}={v}" for k, v in sorted(options.items()))
+        if "eval_epochs" in options:  # "all", or one epoch
+            chosen = options["eval_epochs"]
+            options["eval_epochs"] = tuple(range(epochs)) if chosen == "all" else (int(chosen),)
         name = f"partial_finetune_{train_layers}" if not args.partial else \
             f"partial_finetune[layers={train_layers},epochs={epochs},seeds={seeds}{extra}]"
         if "partial_finetune" in skip or name in skip:

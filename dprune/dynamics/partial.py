@@ -32,6 +32,7 @@ __all__ = [
     "build_top_classifier",
     "encode_lower_layers",
     "encoder_layers",
+    "evaluate_states",
     "length_batches",
     "states_from_table",
     "states_to_table",
@@ -345,18 +346,35 @@ def train_partial_run(
         columns = _merge(stats, positions, steps)
         evaluation = None
         if epoch in eval_epochs:
-            model.eval()
-            stats, positions = [], []
-            with torch.no_grad():
-                for rows in length_batches(lengths, 4 * batch_size, pool=n // batch_size + 1):
-                    x, mask = states.batch(rows, device)
-                    with _autocast(device, autocast):
-                        stats.append(batch_dynamics(model(x, mask), y_all[rows].to(device)))
-                    positions.append(rows)
-            model.train()
-            evaluation = _merge(stats, positions, [np.full(len(p), step, dtype=np.int64) for p in positions])
+            evaluation = evaluate_states(model, states, labels, step=step, batch_size=4 * batch_size, device=device,
+                                         autocast=autocast)
         if on_epoch is not None:
             on_epoch(epoch, columns, evaluation)
+
+
+def evaluate_states(model: Any, states: HiddenStates, labels: np.ndarray, *, step: int, batch_size: int = 128,
+                    device: Any = None, autocast: bool = True) -> dict[str, np.ndarray]:
+    """Every row of ``states`` through ``model`` once in eval mode (no dropout, no gradients).
+
+    Returns the columns of :func:`train_partial_run`'s records (``step`` filled with ``step``);
+    the model is left in training mode.
+    """
+    import torch
+
+    from dprune.dynamics.records import batch_dynamics
+
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    y_all = torch.from_numpy(np.asarray(labels, dtype=np.int64))
+    model.eval()
+    stats, positions = [], []
+    with torch.inference_mode():
+        for rows in length_batches(states.lengths, batch_size, pool=len(states) // batch_size + 1):
+            x, mask = states.batch(rows, device)
+            with _autocast(device, autocast):
+                stats.append(batch_dynamics(model(x, mask), y_all[rows].to(device)))
+            positions.append(rows)
+    model.train()
+    return _merge(stats, positions, [np.full(len(p), step, dtype=np.int64) for p in positions])
 
 
 def _merge(stats: list, positions: list, steps: list) -> dict[str, np.ndarray]:
