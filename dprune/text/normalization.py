@@ -42,8 +42,10 @@ for one string, and :meth:`TextNormalizer.normalize_array` for an Arrow string
 array. The array path first runs :meth:`TextNormalizer.scan`, one vectorized
 pass that finds the strings already in normalized form (they are returned
 untouched; re-scoring normalized text costs almost nothing) and counts spaces;
-ASCII strings that need work go through vectorized kernels, non-ASCII ones
-through the Python path.
+ASCII strings that need work go through vectorized kernels. Non-ASCII strings whose
+characters all normalize the same wherever they stand (Latin, Greek, Cyrillic,
+punctuation...) are first folded character by character, then take the same
+kernels; any other string takes the Python path.
 """
 
 from __future__ import annotations
@@ -318,7 +320,7 @@ class TextNormalizer:
 
         Strings that are already normalized are found by one vectorized scan (:meth:`scan`;
         pass its ``dirty`` mask if you have it) and returned as they are; the others go
-        through vectorized kernels (ASCII) or the Python path (non-ASCII).
+        through vectorized kernels (ASCII, or non-ASCII folded per character) or the Python path.
         """
         array = _as_string_array(array)
         if len(array) == 0:
