@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from dprune.core.base import Scorer, column_to_numpy
+from dprune.core.fingerprint import hash_text
 from dprune.core.registry import ComponentSpec
 from dprune.data import ROW_ID
 from dprune.stages.runner import Stage, run_cached
@@ -89,6 +90,7 @@ def attach_scores(store: Any, dataset_ref: Any, score_refs: Sequence[Any]) -> An
     the end. The columns are added in one step (one new dataset, not one per column).
     """
     from datasets import Dataset, concatenate_datasets
+    from datasets.table import InMemoryTable
 
     dataset = store.read(dataset_ref)
     row_ids = column_to_numpy(dataset, ROW_ID)
@@ -109,5 +111,9 @@ def attach_scores(store: Any, dataset_ref: Any, score_refs: Sequence[Any]) -> An
     replaced = [column for column in columns if column in dataset.column_names]
     if replaced:
         dataset = dataset.remove_columns(replaced)
-    added = Dataset.from_dict({name: pa.array(values) for name, values in columns.items()})
+    # The scores' own keys identify the added columns: without an explicit fingerprint, `datasets`
+    # would pickle the whole in-memory table to hash it (several times its size at 1M rows).
+    fingerprint = hash_text("attach_scores:" + ",".join(f"{ref.stage}/{ref.key}" for ref in score_refs), 32)
+    added = Dataset(InMemoryTable(pa.table({name: pa.array(values) for name, values in columns.items()})),
+                    fingerprint=fingerprint)
     return concatenate_datasets([dataset, added], axis=1)

@@ -624,6 +624,30 @@ class ArtifactStore:
             raise self._corrupt(ref, [f"{len(ds)} rows read, manifest says {m['num_rows']}"])
         return ds
 
+    def read_shards(self, stage_or_ref: Any, key: str | None = None, *, verify: bool = False) -> Iterable[Any]:
+        """The artifact's shards in order, each opened as a memory-mapped ``datasets.Dataset`` of its own.
+
+        A shard is mapped only when it is reached, and its pages leave this process's resident
+        memory once the caller drops it; a scan that holds one shard at a time keeps at most one
+        shard resident, where :meth:`read` keeps every page it touched mapped for as long as the
+        dataset lives. Checks as :meth:`read`.
+        """
+        import datasets
+
+        ref = self.resolve(stage_or_ref, key)
+        m = self.manifest(ref)
+        rows = 0
+        for path in self._shard_paths(ref, m, verify):
+            try:
+                shard = datasets.Dataset.from_file(path, in_memory=False)
+            except (pa.ArrowException, OSError, ValueError) as exc:
+                raise self._corrupt(ref, [f"a shard cannot be opened as Arrow IPC ({exc})"]) from exc
+            rows += len(shard)
+            yield shard
+            del shard
+        if rows != m["num_rows"]:
+            raise self._corrupt(ref, [f"{rows} rows read, manifest says {m['num_rows']}"])
+
     def read_table(self, stage_or_ref: Any, key: str | None = None, *, verify: bool = False) -> pa.Table:
         """Like :meth:`read` but returns a (memory-mapped) ``pyarrow.Table``."""
         ref = self.resolve(stage_or_ref, key)
