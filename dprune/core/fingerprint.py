@@ -47,6 +47,7 @@ __all__ = [
     "local_file_sha256",
     "normalize_config",
     "parts_fingerprint",
+    "table_windows",
 ]
 
 #: Number of hex characters of a store key (128 bits of sha256).
@@ -301,10 +302,11 @@ def parts_fingerprint(schema: pa.Schema, parts: Iterable[pa.Table]) -> str:
     fixed windows as the whole's, so the hash is that of their concatenation, while only the
     current part and one window are held.
     """
-    return _windows_fingerprint(schema, _rewindow(parts, _FP_WINDOW_ROWS))
+    return _windows_fingerprint(schema, table_windows(parts, _FP_WINDOW_ROWS))
 
 
-def _rewindow(parts: Iterable[pa.Table], window_rows: int) -> Iterable[pa.Table]:
+def table_windows(parts: Iterable[pa.Table], window_rows: int) -> Iterable[pa.Table]:
+    """The rows of ``parts`` one after another, cut into tables of ``window_rows`` rows (the last one shorter)."""
     pending: list[pa.Table] = []
     held = 0
     for part in parts:
