@@ -32,8 +32,10 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
+from dprune.core.base import take_in_order
 from dprune.core.fingerprint import is_hf_dataset, iter_table_windows
 from dprune.store import checksums, maintenance
 from dprune.store.backends import COPY_CHUNK, LocalBackend, open_backend, silent_remove, tmp_name
@@ -647,6 +649,19 @@ class ArtifactStore:
             del shard
         if rows != m["num_rows"]:
             raise self._corrupt(ref, [f"{rows} rows read, manifest says {m['num_rows']}"])
+
+    def take(self, stage_or_ref: Any, positions: Any, *, columns: list[str] | None = None,
+             verify: bool = False) -> pa.Table:
+        """The rows ``positions`` of an artifact (its ``columns``, default all), in that order, as one table.
+
+        Read shard by shard (:meth:`read_shards`): only the shards holding the rows are read, one
+        at a time, and only those rows are copied out of them.
+        """
+        ref = self.resolve(stage_or_ref)
+        bounds = np.cumsum([0] + [shard["rows"] for shard in self.manifest(ref)["shards"]])
+        tables = (shard.data.table if columns is None else shard.data.table.select(columns)
+                  for shard in self.read_shards(ref, verify=verify))
+        return take_in_order(tables, bounds, positions)
 
     def read_table(self, stage_or_ref: Any, key: str | None = None, *, verify: bool = False) -> pa.Table:
         """Like :meth:`read` but returns a (memory-mapped) ``pyarrow.Table``."""
