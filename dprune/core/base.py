@@ -19,7 +19,7 @@ import os
 import types
 import uuid
 import warnings
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar, Iterable, Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -266,6 +266,50 @@ def column_to_numpy(dataset: Dataset, column: str) -> np.ndarray:
     else:
         array = chunked
     return array.to_numpy(zero_copy_only=False)
+
+
+def take_rows(data: pa.Table | pa.ChunkedArray, positions: Sequence[int] | np.ndarray) -> pa.Table | pa.ChunkedArray:
+    """``data.take(positions)``, chunk by chunk: the rows ``positions`` of a table or chunked array, in that order.
+
+    Arrow's own ``take`` on a column of several chunks (a dataset read from several shards) first
+    concatenates them, copying the whole column (every page of a memory-mapped text column); this
+    reads only the chunks holding the rows, and only those rows (:func:`take_in_order`).
+    """
+    if isinstance(data, pa.Table):
+        return pa.Table.from_arrays([take_rows(column, positions) for column in data.columns], schema=data.schema)
+    if data.num_chunks <= 1:
+        return data.take(pa.array(np.asarray(positions, dtype=np.int64), type=pa.int64()))
+    bounds = np.cumsum([0] + [len(chunk) for chunk in data.chunks])
+    return pa.chunked_array([take_in_order(data.chunks, bounds, positions)], type=data.type)
+
+
+def take_in_order(chunks: Iterable[Any], bounds: np.ndarray, positions: Sequence[int] | np.ndarray) -> Any:
+    """The rows ``positions`` of ``chunks`` (Arrow arrays or tables, chunk ``k`` holding the rows
+    ``bounds[k]`` to ``bounds[k + 1]``) one after another, in the order of ``positions``.
+
+    The chunks are visited once, in order, and only the rows they hold are taken from each, so
+    ``chunks`` may be a generator that opens one stored shard at a time.
+    """
+    positions = np.asarray(positions, dtype=np.int64)
+    if positions.size and (positions.min() < 0 or positions.max() >= bounds[-1]):
+        raise IndexError(f"Row positions must lie in [0, {int(bounds[-1])}); got [{int(positions.min())}, "
+                         f"{int(positions.max())}].")
+    chunk_of = np.searchsorted(bounds, positions, side="right") - 1
+    order = np.argsort(chunk_of, kind="stable")
+    ends = np.searchsorted(chunk_of[order], np.arange(len(bounds)))
+    pieces, empty = [], None
+    for k, chunk in enumerate(chunks):
+        if empty is None:
+            empty = chunk.slice(0, 0)
+        if ends[k + 1] > ends[k]:
+            pieces.append(chunk.take(pa.array(positions[order[ends[k]:ends[k + 1]]] - bounds[k], type=pa.int64())))
+        del chunk
+    if not pieces:
+        return empty
+    gathered = pa.concat_tables(pieces) if isinstance(pieces[0], pa.Table) else pa.concat_arrays(pieces)
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(len(order))
+    return gathered.take(pa.array(inverse, type=pa.int64()))
 
 
 def with_column(dataset: Dataset, name: str, values: np.ndarray) -> Dataset:

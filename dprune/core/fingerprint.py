@@ -46,6 +46,8 @@ __all__ = [
     "iter_table_windows",
     "local_file_sha256",
     "normalize_config",
+    "parts_fingerprint",
+    "table_windows",
 ]
 
 #: Number of hex characters of a store key (128 bits of sha256).
@@ -289,6 +291,39 @@ def dataset_fingerprint(data: Any) -> str:
         64 hex characters (sha256).
     """
     schema, windows = iter_table_windows(data, _FP_WINDOW_ROWS)
+    return _windows_fingerprint(schema, windows)
+
+
+def parts_fingerprint(schema: pa.Schema, parts: Iterable[pa.Table]) -> str:
+    """:func:`dataset_fingerprint` of the rows of ``parts`` one after another, read one part at a time.
+
+    ``schema`` is the one :func:`dataset_fingerprint` would see on the whole (a ``Dataset``'s
+    ``features.arrow_schema``). The parts may have any lengths: their rows are cut into the same
+    fixed windows as the whole's, so the hash is that of their concatenation, while only the
+    current part and one window are held.
+    """
+    return _windows_fingerprint(schema, table_windows(parts, _FP_WINDOW_ROWS))
+
+
+def table_windows(parts: Iterable[pa.Table], window_rows: int) -> Iterable[pa.Table]:
+    """The rows of ``parts`` one after another, cut into tables of ``window_rows`` rows (the last one shorter)."""
+    pending: list[pa.Table] = []
+    held = 0
+    for part in parts:
+        offset = 0
+        while offset < part.num_rows:
+            piece = part.slice(offset, window_rows - held)
+            pending.append(piece)
+            held += piece.num_rows
+            offset += piece.num_rows
+            if held == window_rows:
+                yield pa.concat_tables(pending) if len(pending) > 1 else pending[0]
+                pending, held = [], 0
+    if held:
+        yield pa.concat_tables(pending) if len(pending) > 1 else pending[0]
+
+
+def _windows_fingerprint(schema: pa.Schema, windows: Iterable[pa.Table]) -> str:
     schema = schema.remove_metadata()
     h = hashlib.sha256(_DATASET_FP_VERSION)
     sb = schema.serialize()

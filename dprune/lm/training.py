@@ -43,6 +43,7 @@ __all__ = [
     "KenLMModelError",
     "TrainedLM",
     "corpus_fingerprint",
+    "dataset_corpus_fingerprint",
     "kenlm_config",
     "load_kenlm_model",
     "train_kenlm_model",
@@ -190,9 +191,16 @@ def corpus_fingerprint(
 
     if _is_dataset(corpus):
         _check_text_column(corpus, text_column)
-        return hash_text("dataset:" + dataset_fingerprint(corpus.select_columns([text_column])))
+        return dataset_corpus_fingerprint(dataset_fingerprint(corpus.select_columns([text_column])))
     hashes = [file_fingerprint(f.full_name, f.fs.storage_options) for f in _open_files(corpus, storage_options)]
     return hash_text("files:" + ",".join(hashes))
+
+
+def dataset_corpus_fingerprint(column_fingerprint: str) -> str:
+    """:func:`corpus_fingerprint` of a dataset whose text column alone has ``dataset_fingerprint`` ``column_fingerprint``."""
+    from dprune.core.fingerprint import hash_text
+
+    return hash_text("dataset:" + column_fingerprint)
 
 
 def _check_text_column(dataset: Any, text_column: str) -> None:
@@ -219,12 +227,14 @@ def _normalized_lines(array: pa.Array, normalizer: Any) -> list[str]:
 
 
 def _iter_corpus_chunks(corpus: Any, text_column: str, normalizer: Any, storage_options: Any) -> Iterator[list[str]]:
-    if _is_dataset(corpus):
-        _check_text_column(corpus, text_column)
-        view = corpus.with_format("arrow", columns=[text_column])
-        for batch in view.iter(batch_size=_ROWS_PER_CHUNK):
-            column = batch.column(text_column)
-            yield _normalized_lines(column.combine_chunks(), normalizer)
+    if _is_dataset(corpus) or isinstance(corpus, Iterator):
+        for dataset in [corpus] if _is_dataset(corpus) else corpus:  # an iterator: one dataset held at a time
+            _check_text_column(dataset, text_column)
+            view = dataset.with_format("arrow", columns=[text_column])
+            for batch in view.iter(batch_size=_ROWS_PER_CHUNK):
+                column = batch.column(text_column)
+                yield _normalized_lines(column.combine_chunks(), normalizer)
+            del view, dataset
         return
     for open_file in _open_files(corpus, storage_options):
         with open_file as handle:
@@ -431,15 +441,18 @@ def train_kenlm_model(
     vocab_estimate: int | None = None,
     storage_options: Mapping[str, Any] | None = None,
     temp_dir: str | os.PathLike | None = None,
+    fingerprint: str | None = None,
 ) -> TrainedLM:
     """Train an n-gram reference model with KenLM and write it as a binary.
 
     Parameters
     ----------
-    corpus : datasets.Dataset, path, URL, glob or list of them
+    corpus : datasets.Dataset, path, URL, glob or list of them, or an iterator of datasets
         Training text. A dataset's ``text_column`` rows are split into lines; text files
         are read line by line (fsspec URLs and ``.gz``/``.bz2``/``.xz`` work). A
-        ``(url, storage_options)`` pair is accepted too.
+        ``(url, storage_options)`` pair is accepted too. An iterator of datasets (a stored
+        dataset's shards, one memory-mapped at a time) is read once, in order; it needs
+        ``fingerprint``.
     output_path : path
         Where to write the binary (atomically).
     text_column : str
@@ -465,6 +478,8 @@ def train_kenlm_model(
         fsspec options for a URL corpus.
     temp_dir : path, optional
         Scratch directory for the ARPA file and lmplz's sort files (default: the system temp).
+    fingerprint : str, optional
+        The corpus's :func:`corpus_fingerprint` when the caller knows it (else it is computed).
 
     Returns
     -------
@@ -482,7 +497,11 @@ def train_kenlm_model(
     )
     _check_settings(order, binary_type, memory)
     norm = resolve_normalizer(normalizer)
-    fingerprint = corpus_fingerprint(corpus, text_column=text_column, storage_options=storage_options)
+    if fingerprint is None:
+        if isinstance(corpus, Iterator):
+            raise ValueError("An iterator corpus (datasets read one after another) is read once: pass its "
+                             "fingerprint=corpus_fingerprint(...) too.")
+        fingerprint = corpus_fingerprint(corpus, text_column=text_column, storage_options=storage_options)
     with tempfile.TemporaryDirectory(prefix="dprune-kenlm-", dir=temp_dir) as tmp:
         workdir = Path(tmp)
         arpa = workdir / "model.arpa"

@@ -89,8 +89,11 @@ class RangesPruner(Pruner):
         return list(self.resolved_ranges())
 
     def drop_rules(self, dataset: Dataset) -> list[str | None]:
-        """Per row, every range it fails (``"snr < 10; duration is NaN"``), None for a row in every range."""
-        failures: list[list[str]] = [[] for _ in range(len(dataset))]
+        """Per row, every range it fails (``"snr < 10; duration is NaN"``), None for a row in every range.
+
+        Only the failing rows get a Python list of rules (a row in every range costs one list slot).
+        """
+        failures: dict[int, list[str]] = {}
         for column, (low, high) in self.resolved_ranges().items():
             values = column_to_numpy(dataset, column).astype(np.float64)
             checks = [(np.isnan(values), f"{column} is NaN")]
@@ -99,9 +102,12 @@ class RangesPruner(Pruner):
             if high is not None:
                 checks.append((values > high, f"{column} > {high:g}"))
             for rows, rule in checks:
-                for row in np.flatnonzero(rows):
-                    failures[row].append(rule)
-        return ["; ".join(rules) or None for rules in failures]
+                for row in np.flatnonzero(rows).tolist():
+                    failures.setdefault(row, []).append(rule)
+        dropped_by: list[str | None] = [None] * len(dataset)
+        for row, rules in failures.items():
+            dropped_by[row] = "; ".join(rules)
+        return dropped_by
 
     def select_indices(self, dataset: Dataset, **kwargs: Any) -> np.ndarray:
         keep = np.ones(len(dataset), dtype=bool)

@@ -29,6 +29,7 @@ from typing import Any, Sequence
 import numpy as np
 import pyarrow as pa
 
+from dprune.core.base import take_rows
 from dprune.report.audio import audio_links
 from dprune.report.data_map import MAX_POINTS, data_map_axes, sample_positions
 from dprune.report.histograms import HEAVY_TAIL_RATIO, histogram
@@ -93,7 +94,7 @@ def significant(values: np.ndarray, digits: int = 6) -> list[float | None]:
 
 def _rows(table: pa.Table, positions: np.ndarray, scores: Sequence[str], text_chars: int, output_dir: Path,
           *, copy_audio: bool) -> dict[str, Any]:
-    part = table.take(pa.array(positions, type=pa.int64()))
+    part = take_rows(table, positions)  # the sampled rows alone, not a copy of the whole text column
     rows: dict[str, Any] = {ROW_ID: part.column(ROW_ID).to_pylist(), KEPT: part.column(KEPT).to_pylist()}
     for column in (LABEL, CLUSTER, DROPPED_BY, FLIPPED):
         rows[column] = part.column(column).to_pylist() if column in part.column_names else None

@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from dprune.core.base import require_columns
-from dprune.core.fingerprint import dataset_fingerprint
+from dprune.core.fingerprint import dataset_fingerprint, parts_fingerprint
 from dprune.stages.runner import Stage, run_sharded
 from dprune.text.embedding import TextEmbedder
 from dprune.vectors.arrays import EMBEDDINGS_COLUMN, check_dtype, embeddings_to_table, table_to_embeddings
@@ -31,11 +31,40 @@ DEFAULT_SHARD_ROWS = 10_000
 
 def text_fingerprint(dataset: Any, text_column: str) -> str:
     """Content hash of one text column (renamed, so the column's name does not enter it)."""
+    return dataset_fingerprint(_text_view(dataset, text_column))
+
+
+#: ``(the dataset shards' sha256, text column) -> fingerprint``, for this process: each sharded stage's
+#: shard tasks ask for the same fingerprint of the same stored dataset.
+_STORED_TEXT_FINGERPRINTS: dict[tuple[tuple[str, ...], str, bool], str] = {}
+
+
+def stored_text_fingerprint(store: Any, dataset_ref: Any, text_column: str, *, rename: bool = True) -> str:
+    """:func:`text_fingerprint` of a stored dataset, computed once per process and shard by shard.
+
+    ``rename=False`` hashes the column under its own name (``dataset_fingerprint`` of the
+    column alone, as the perplexity stage keys its scores).
+
+    Keyed by the content of the dataset's shards (their sha256, checked when they are read), so a
+    shard task of a sharded stage neither hashes the whole column again nor keeps every page of the
+    dataset mapped while it computes its own shard.
+    """
+    known = (tuple(shard["sha256"] for shard in store.manifest(dataset_ref)["shards"]), text_column, rename)
+    if known not in _STORED_TEXT_FINGERPRINTS:
+        if not known[0]:  # no shard to stream
+            _STORED_TEXT_FINGERPRINTS[known] = dataset_fingerprint(_text_view(store.read(dataset_ref), text_column,
+                                                                              rename))
+        else:
+            schema = _text_view(next(iter(store.read_shards(dataset_ref))), text_column, rename).features.arrow_schema
+            parts = (_text_view(shard, text_column, rename).data.table for shard in store.read_shards(dataset_ref))
+            _STORED_TEXT_FINGERPRINTS[known] = parts_fingerprint(schema, parts)
+    return _STORED_TEXT_FINGERPRINTS[known]
+
+
+def _text_view(dataset: Any, text_column: str, rename: bool = True) -> Any:
     require_columns(dataset, [text_column], owner="the embeddings stage")
     view = dataset.select_columns([text_column])
-    if text_column != "text":
-        view = view.rename_column(text_column, "text")
-    return dataset_fingerprint(view)
+    return view.rename_column(text_column, "text") if rename and text_column != "text" else view
 
 
 def embedding_key(

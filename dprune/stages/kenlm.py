@@ -14,7 +14,8 @@ from typing import Any, Mapping, Sequence
 import pyarrow as pa
 
 from dprune.data import load_dataset
-from dprune.lm.training import corpus_fingerprint, kenlm_config, train_kenlm_model
+from dprune.lm.training import corpus_fingerprint, dataset_corpus_fingerprint, kenlm_config, train_kenlm_model
+from dprune.stages.embeddings import stored_text_fingerprint
 from dprune.stages.runner import Stage, StageOutput, run_cached
 from dprune.text.normalization import TextNormalizer
 
@@ -50,19 +51,22 @@ def kenlm_stage(
     if corpus is None and reference is not None:
         corpus, text_column = load_dataset(reference, text_column=reference_text_column, label_column=None), \
             reference_text_column
-    elif corpus is None:
-        corpus = store.read(dataset_ref)
-        parents = [dataset_ref]
     config = kenlm_config(order=order, prune=prune, normalizer=normalizer, binary_type=binary_type,
                           discount_fallback=discount_fallback)
-    fingerprint = corpus_fingerprint(corpus, text_column=text_column, storage_options=storage_options)
+    if corpus is None:  # the dataset artifact: hashed once per process, read shard by shard
+        parents = [dataset_ref]
+        fingerprint = dataset_corpus_fingerprint(stored_text_fingerprint(store, dataset_ref, text_column,
+                                                                         rename=False))
+    else:
+        fingerprint = corpus_fingerprint(corpus, text_column=text_column, storage_options=storage_options)
 
     def compute(workdir: str) -> StageOutput:
         path = os.path.join(workdir, MODEL_FILE)
-        lm = train_kenlm_model(corpus, path, text_column=text_column, order=order, prune=prune,
-                               normalizer=normalizer, binary_type=binary_type, discount_fallback=discount_fallback,
-                               memory=memory, vocab_estimate=vocab_estimate, storage_options=storage_options,
-                               temp_dir=workdir)
+        lm = train_kenlm_model(store.read_shards(dataset_ref) if corpus is None else corpus, path,
+                               text_column=text_column, order=order, prune=prune, normalizer=normalizer,
+                               binary_type=binary_type, discount_fallback=discount_fallback, memory=memory,
+                               vocab_estimate=vocab_estimate, storage_options=storage_options, temp_dir=workdir,
+                               fingerprint=fingerprint)
         orders = sorted(lm.ngram_counts)
         table = pa.table({"order": pa.array(orders, pa.int32()),
                           "ngrams": pa.array([lm.ngram_counts[k] for k in orders], pa.int64())})

@@ -13,7 +13,7 @@ import pyarrow as pa
 from typing_extensions import Unpack
 
 from dprune.corpus.language import identify_languages
-from dprune.stages.embeddings import text_fingerprint
+from dprune.stages.embeddings import stored_text_fingerprint
 from dprune.stages.runner import ShardLayout, Stage, run_sharded, shard_layout
 from dprune.stages.scores import columns_stage
 
@@ -41,7 +41,7 @@ def language_stage(
     layout = shard_layout(LANGUAGE, layout, shard_rows=100_000, batch_size=10_000)
 
     dataset = store.read(dataset_ref)
-    fingerprint = text_fingerprint(dataset, text_column)
+    fingerprint = stored_text_fingerprint(store, dataset_ref, text_column)
 
     def compute(table: pa.Table, start: int) -> pa.Table:
         codes, confidence = identify_languages(table.column(text_column), language)

@@ -16,7 +16,7 @@ import pyarrow as pa
 from typing_extensions import Unpack
 
 from dprune.corpus.minhash import document_signatures
-from dprune.stages.embeddings import text_fingerprint
+from dprune.stages.embeddings import stored_text_fingerprint
 from dprune.stages.runner import ShardLayout, Stage, run_sharded, shard_layout
 from dprune.text.normalization import normalizer_config, resolve_normalizer
 
@@ -63,7 +63,7 @@ def minhash_stage(
     config = {"unit": unit, "ngram": ngram, "num_perm": num_perm, "seed": seed,
               "normalizer": normalizer_config(normalizer), "backend": backend}
     dataset = store.read(dataset_ref)
-    fingerprint = text_fingerprint(dataset, text_column)
+    fingerprint = stored_text_fingerprint(store, dataset_ref, text_column)
 
     def compute(table: pa.Table, start: int) -> pa.Table:
         return signatures_to_table(document_signatures(

@@ -1,6 +1,6 @@
 """Stage ``near_duplicates``: LSH over the stored signatures, verified pairs, one row kept per component.
 
-Reads the ``minhash`` artifact batch by batch (memory-mapped) into LSH band keys
+Reads the ``minhash`` artifact batch by batch (one memory-mapped shard at a time) into LSH band keys
 (8 bytes per band and row), finds candidate pairs, verifies them (exact shingle Jaccard
 re-computed from the texts of the candidate rows only, or the MinHash estimate) and joins
 the verified pairs into connected components (:mod:`dprune.corpus.minhash`). The key is
@@ -35,6 +35,7 @@ from dprune.corpus.minhash import (
     signature_similarity,
 )
 from dprune.stages.minhash import table_to_signatures
+from dprune.store.layout import schema_from_b64
 from dprune.stages.runner import Stage, StageOutput, run_cached
 from dprune.stages.scores import columns_stage
 
@@ -45,15 +46,14 @@ PAIRS_SCHEMA = pa.schema([("first", pa.int64()), ("second", pa.int64()), ("simil
 VERIFY_MODES = ("exact", "estimate")
 
 
-def _similarity(store: Any, dataset_ref: Any, signatures_ref: Any, table: pa.Table, pairs: np.ndarray,
-                verify: str) -> np.ndarray:
-    involved = np.unique(pairs)  # only the rows of candidate pairs are read again
+def _similarity(store: Any, dataset_ref: Any, signatures_ref: Any, pairs: np.ndarray, verify: str) -> np.ndarray:
+    involved = np.unique(pairs)  # only the rows of candidate pairs are read again, shard by shard
     if verify == "estimate":
-        signatures = table_to_signatures(table.take(pa.array(involved, type=pa.int64())))
+        signatures = table_to_signatures(store.take(signatures_ref, involved))
         return signature_similarity(signatures, np.searchsorted(involved, pairs))
     manifest = store.manifest(signatures_ref)
     config, text_column = manifest["config"], manifest["meta"]["text_column"]
-    texts = store.read_table(dataset_ref).column(text_column).take(pa.array(involved, type=pa.int64()))
+    texts = store.take(dataset_ref, involved, columns=[text_column]).column(text_column)
     return pair_jaccard(pairs, involved, texts, unit=config["unit"], ngram=config["ngram"],
                         normalizer=_normalizer(config["normalizer"]))
 
@@ -69,28 +69,31 @@ def _normalizer(config: dict) -> Any:
     return TextNormalizer.from_config(config)
 
 
-def band_layout(table: pa.Table, threshold: float, bands: int | None) -> tuple[int, int]:
-    """(bands, rows per band) for a signatures table: chosen from ``threshold`` unless ``bands`` is given."""
-    num_perm = table.schema.field("signature").type.list_size
+def band_layout(schema: pa.Schema, threshold: float, bands: int | None) -> tuple[int, int]:
+    """(bands, rows per band) for signatures of ``schema``: chosen from ``threshold`` unless ``bands`` is given."""
+    num_perm = schema.field("signature").type.list_size
     return lsh_parameters(num_perm, threshold) if bands is None else (bands, num_perm // bands)
 
 
-def first_shared_in(table: pa.Table, rows: int, first_band: int, stop_band: int) -> np.ndarray:
+def first_shared_in(store: Any, signatures_ref: Any, rows: int, first_band: int, stop_band: int) -> np.ndarray:
     """Pairs sharing a key in bands ``first_band .. stop_band - 1`` and in no band before ``first_band``.
 
     Only these bands' keys are held (8 bytes per band and row), read batch by batch from the
-    memory-mapped signatures; the earlier bands are compared on the candidate rows alone.
+    signatures, one memory-mapped shard at a time; the earlier bands are compared on the
+    candidate rows alone.
     """
     keys, usable = [np.zeros((0, stop_band - first_band), dtype=np.uint64)], [np.zeros(0, dtype=bool)]
-    for batch in table.to_batches(max_chunksize=100_000):
-        batch_keys, batch_usable = band_keys(table_to_signatures(batch), stop_band - first_band, rows, first_band)
-        keys.append(batch_keys)
-        usable.append(batch_usable)
+    for shard in store.read_shards(signatures_ref):
+        for batch in shard.data.table.to_batches(max_chunksize=100_000):
+            batch_keys, batch_usable = band_keys(table_to_signatures(batch), stop_band - first_band, rows, first_band)
+            keys.append(batch_keys)
+            usable.append(batch_usable)
+        del shard
     pairs = pairs_from_band_keys(np.concatenate(keys), np.concatenate(usable))
     del keys
     if first_band and len(pairs):
         involved = np.unique(pairs)
-        signatures = table_to_signatures(table.take(pa.array(involved, type=pa.int64())))[:, :first_band * rows]
+        signatures = table_to_signatures(store.take(signatures_ref, involved))[:, :first_band * rows]
         a, b = (signatures[np.searchsorted(involved, pairs[:, side])] for side in (0, 1))
         earlier = (a == b).reshape(len(pairs), first_band, rows).all(axis=2).any(axis=1)
         pairs = pairs[~earlier]
@@ -121,8 +124,8 @@ def pairs_stage(
     existing = PAIRS.lookup(store, key)
     if existing is not None:
         return existing
-    table = store.read_table(signatures_ref)
-    band_count, rows = band_layout(table, threshold, bands)
+    band_count, rows = band_layout(schema_from_b64(store.manifest(signatures_ref)["schema"]["arrow_b64"]),
+                                   threshold, bands)
     num_pieces = -(-band_count // bands_per_piece)
     with PAIRS.open_writer(store, key, config=config, parents=[dataset_ref, signatures_ref], num_shards=num_pieces,
                            schema=PAIRS_SCHEMA, plan={"bands_per_piece": bands_per_piece, "num_pieces": num_pieces},
@@ -130,8 +133,8 @@ def pairs_stage(
         todo = [k for k in writer.missing_shards(num_pieces) if pieces is None or k in set(pieces)]
         for piece in todo:
             first = piece * bands_per_piece
-            pairs = first_shared_in(table, rows, first, min(band_count, first + bands_per_piece))
-            similarity = _similarity(store, dataset_ref, signatures_ref, table, pairs, verify)
+            pairs = first_shared_in(store, signatures_ref, rows, first, min(band_count, first + bands_per_piece))
+            similarity = _similarity(store, dataset_ref, signatures_ref, pairs, verify)
             writer.write_shard(piece, pa.table({"first": pairs[:, 0], "second": pairs[:, 1],
                                                 "similarity": similarity}, schema=PAIRS_SCHEMA))
             logger.info("near_duplicate_pairs piece %d: %d candidates", piece, len(pairs))

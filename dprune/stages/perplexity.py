@@ -15,6 +15,7 @@ import pyarrow as pa
 from dprune.core.base import require_columns
 from dprune.core.fingerprint import dataset_fingerprint
 from dprune.scorers.perplexity import PerplexityScorer
+from dprune.stages.embeddings import stored_text_fingerprint
 from dprune.stages.kenlm import lm_normalizer, model_path
 from dprune.stages.runner import Stage, run_sharded
 from dprune.stages.scores import columns_stage
@@ -31,11 +32,16 @@ def perplexity_scores_stage(
     shard_rows: int = 100_000,
     shards: Sequence[int] | None = None,
     on_shard: Callable[[int, int, int], None] | None = None,
+    fingerprint: str | None = None,
 ) -> Any:
-    """Score ``dataset`` with ``scorer`` into a ``perplexity`` artifact (one float64 column ``score_column``)."""
+    """Score ``dataset`` with ``scorer`` into a ``perplexity`` artifact (one float64 column ``score_column``).
+
+    ``fingerprint``: the text column's content hash when the caller knows it (default: hashed here).
+    """
     config = scorer.cache_config()
     require_columns(dataset, scorer.required_columns(), owner=type(scorer).__name__)
-    fingerprint = dataset_fingerprint(dataset.select_columns([scorer.text_column]))
+    if fingerprint is None:
+        fingerprint = dataset_fingerprint(dataset.select_columns([scorer.text_column]))
     return run_sharded(
         store, PERPLEXITY, config, scorer.score_table, dataset=dataset, columns=[scorer.text_column],
         shard_rows=shard_rows, schema=pa.schema([(scorer.score_column, pa.float64())]), parents=parents,
@@ -69,7 +75,8 @@ def perplexity_stage(
     scorer = PerplexityScorer(model_path(store, lm_ref), text_column=text_column, score_column=score_column,
                               **options)
     ref = perplexity_scores_stage(store, store.read(dataset_ref), scorer, parents=[dataset_ref, lm_ref],
-                                  shard_rows=shard_rows, shards=shards, on_shard=on_shard)
+                                  shard_rows=shard_rows, shards=shards, on_shard=on_shard,
+                                  fingerprint=stored_text_fingerprint(store, dataset_ref, text_column, rename=False))
     if ref is None:  # shards were computed, nothing committed yet
         return None
     return columns_stage(store, dataset_ref, ref, {score_column: score_column})

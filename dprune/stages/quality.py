@@ -14,7 +14,7 @@ import pyarrow as pa
 from typing_extensions import Unpack
 
 from dprune.corpus.quality import QUALITY_STATISTICS, quality_statistics
-from dprune.stages.embeddings import text_fingerprint
+from dprune.stages.embeddings import stored_text_fingerprint
 from dprune.stages.runner import ShardLayout, Stage, run_sharded, shard_layout
 from dprune.stages.scores import columns_stage
 
@@ -42,7 +42,7 @@ def quality_stage(
         raise ValueError(f"The 'statistics' option of the quality stage has unknown name(s) {unknown}. "
                          f"Known statistics: {list(QUALITY_STATISTICS)}.")
     dataset = store.read(dataset_ref)
-    fingerprint = text_fingerprint(dataset, text_column)
+    fingerprint = stored_text_fingerprint(store, dataset_ref, text_column)
     ref = run_sharded(
         store, QUALITY, {"statistics": names},
         lambda table, start: quality_statistics(table.column(text_column), names),

@@ -69,12 +69,14 @@ def selection_table_of(
     *,
     text_column: str | None = None,
     label_column: str | None = None,
+    scored: Any = None,
 ) -> pa.Table:
     """The all-rows table of a stored selection (see :func:`dprune.report.selection_table`).
 
     The text and label columns default to the ones recorded when the dataset was
     loaded; label names come from the mapping recorded there, else from a
-    ``ClassLabel`` feature.
+    ``ClassLabel`` feature. ``scored``: the selection's dataset with its scores already
+    attached (:func:`~dprune.stages.scores.attach_scores`), so they are not read again.
     """
     dataset_ref, score_refs = selection_parents(store, selection_ref)
     loaded = store.manifest(dataset_ref)
@@ -83,7 +85,8 @@ def selection_table_of(
         label_column = loaded.get("config", {}).get("label_column")
     recorded = loaded.get("meta", {}).get("label_mapping")
     audio_column = loaded.get("meta", {}).get("audio_column")
-    scored = attach_scores(store, dataset_ref, score_refs)
+    if scored is None:
+        scored = attach_scores(store, dataset_ref, score_refs)
     positions = column_to_numpy(store.read(selection_ref), "position")
     return selection_table(
         scored, positions,

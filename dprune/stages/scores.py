@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from dprune.core.base import Scorer, column_to_numpy
+from dprune.core.fingerprint import hash_text
 from dprune.core.registry import ComponentSpec
 from dprune.data import ROW_ID
 from dprune.stages.runner import Stage, run_cached
@@ -82,16 +83,12 @@ def columns_stage(store: Any, dataset_ref: Any, source_ref: Any, columns: Mappin
     return run_cached(store, SCORES, config, compute, parents=[dataset_ref, source_ref], key=key)
 
 
-def attach_scores(store: Any, dataset_ref: Any, score_refs: Sequence[Any]) -> Any:
-    """The stored dataset with every score column added, checked row by row against ``row_id``.
+def read_scores(store: Any, dataset_ref: Any, score_refs: Sequence[Any]) -> dict[str, np.ndarray]:
+    """Every score column of ``score_refs`` (one float array per row each), checked row by row against ``row_id``.
 
-    A score column named like a dataset column (or an earlier score) replaces it and moves to
-    the end. The columns are added in one step (one new dataset, not one per column).
+    A column named like an earlier score replaces it and moves to the end.
     """
-    from datasets import Dataset, concatenate_datasets
-
-    dataset = store.read(dataset_ref)
-    row_ids = column_to_numpy(dataset, ROW_ID)
+    row_ids = column_to_numpy(store.read(dataset_ref), ROW_ID)
     columns: dict[str, np.ndarray] = {}
     for ref in score_refs:
         scores = store.read(ref)
@@ -104,10 +101,29 @@ def attach_scores(store: Any, dataset_ref: Any, score_refs: Sequence[Any]) -> An
             if column != ROW_ID:
                 columns.pop(column, None)
                 columns[column] = column_to_numpy(scores, column)
+    return columns
+
+
+def attach_scores(store: Any, dataset_ref: Any, score_refs: Sequence[Any],
+                  scores: Mapping[str, np.ndarray] | None = None) -> Any:
+    """The stored dataset with every score column added (:func:`read_scores`, unless ``scores`` were read already).
+
+    A score column named like a dataset column replaces it and moves to the end. The columns
+    are added in one step (one new dataset, not one per column); the text stays memory-mapped.
+    """
+    from datasets import Dataset, concatenate_datasets
+    from datasets.table import InMemoryTable
+
+    dataset = store.read(dataset_ref)
+    columns = read_scores(store, dataset_ref, score_refs) if scores is None else scores
     if not columns:
         return dataset
     replaced = [column for column in columns if column in dataset.column_names]
     if replaced:
         dataset = dataset.remove_columns(replaced)
-    added = Dataset.from_dict({name: pa.array(values) for name, values in columns.items()})
+    # The scores' own keys identify the added columns: without an explicit fingerprint, `datasets`
+    # would pickle the whole in-memory table to hash it (several times its size at 1M rows).
+    fingerprint = hash_text("attach_scores:" + ",".join(f"{ref.stage}/{ref.key}" for ref in score_refs), 32)
+    added = Dataset(InMemoryTable(pa.table({name: pa.array(values) for name, values in columns.items()})),
+                    fingerprint=fingerprint)
     return concatenate_datasets([dataset, added], axis=1)

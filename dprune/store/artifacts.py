@@ -32,8 +32,10 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
+from dprune.core.base import take_in_order
 from dprune.core.fingerprint import is_hf_dataset, iter_table_windows
 from dprune.store import checksums, maintenance
 from dprune.store.backends import COPY_CHUNK, LocalBackend, open_backend, silent_remove, tmp_name
@@ -623,6 +625,43 @@ class ArtifactStore:
         if len(ds) != m["num_rows"]:
             raise self._corrupt(ref, [f"{len(ds)} rows read, manifest says {m['num_rows']}"])
         return ds
+
+    def read_shards(self, stage_or_ref: Any, key: str | None = None, *, verify: bool = False) -> Iterable[Any]:
+        """The artifact's shards in order, each opened as a memory-mapped ``datasets.Dataset`` of its own.
+
+        A shard is mapped only when it is reached, and its pages leave this process's resident
+        memory once the caller drops it; a scan that holds one shard at a time keeps at most one
+        shard resident, where :meth:`read` keeps every page it touched mapped for as long as the
+        dataset lives. Checks as :meth:`read`.
+        """
+        import datasets
+
+        ref = self.resolve(stage_or_ref, key)
+        m = self.manifest(ref)
+        rows = 0
+        for path in self._shard_paths(ref, m, verify):
+            try:
+                shard = datasets.Dataset.from_file(path, in_memory=False)
+            except (pa.ArrowException, OSError, ValueError) as exc:
+                raise self._corrupt(ref, [f"a shard cannot be opened as Arrow IPC ({exc})"]) from exc
+            rows += len(shard)
+            yield shard
+            del shard
+        if rows != m["num_rows"]:
+            raise self._corrupt(ref, [f"{rows} rows read, manifest says {m['num_rows']}"])
+
+    def take(self, stage_or_ref: Any, positions: Any, *, columns: list[str] | None = None,
+             verify: bool = False) -> pa.Table:
+        """The rows ``positions`` of an artifact (its ``columns``, default all), in that order, as one table.
+
+        Read shard by shard (:meth:`read_shards`): only the shards holding the rows are read, one
+        at a time, and only those rows are copied out of them.
+        """
+        ref = self.resolve(stage_or_ref)
+        bounds = np.cumsum([0] + [shard["rows"] for shard in self.manifest(ref)["shards"]])
+        tables = (shard.data.table if columns is None else shard.data.table.select(columns)
+                  for shard in self.read_shards(ref, verify=verify))
+        return take_in_order(tables, bounds, positions)
 
     def read_table(self, stage_or_ref: Any, key: str | None = None, *, verify: bool = False) -> pa.Table:
         """Like :meth:`read` but returns a (memory-mapped) ``pyarrow.Table``."""

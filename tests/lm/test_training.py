@@ -174,6 +174,19 @@ def test_kenlm_stage_round_trip_and_reuse(kenlm_tools, corpus, tmp_path, monkeyp
     assert rebuilt == first and store.exists(rebuilt)
 
 
+def test_a_stored_dataset_trains_shard_by_shard_into_the_same_model(kenlm_tools, corpus, tmp_path):
+    store = ArtifactStore(tmp_path / "store")
+    dataset = store.write_table("dataset", "d" * 32, corpus, config={}, shard_rows=700)  # 5 shards
+    ref = kenlm_stage(store, dataset, order=3, **SMALL)
+    whole = train_kenlm_model(corpus, tmp_path / "whole.bin", order=3, **SMALL)
+    manifest = store.manifest(ref)
+    assert manifest["meta"]["corpus_fingerprint"] == whole.corpus_fingerprint == corpus_fingerprint(store.read(dataset))
+    assert Path(model_path(store, ref)).read_bytes() == Path(whole.path).read_bytes()
+    assert ref == kenlm_stage(store, corpus=store.read(dataset), order=3, **SMALL)  # same content, same key
+    with pytest.raises(ValueError, match="fingerprint="):
+        train_kenlm_model(store.read_shards(dataset), tmp_path / "x.bin", order=3, **SMALL)
+
+
 # ---------------------------------------------------------------- loading errors
 def test_load_errors_say_what_is_wrong(tiny_kenlm_model, tmp_path):
     assert load_kenlm_model(tiny_kenlm_model).order == 3
