@@ -15,11 +15,15 @@ Each method ranks the rows; the figure is the AUROC of ranking the flipped rows 
 * **fine_tune** (``--quick`` only) -- all of MiniLM with ``transformers.Trainer``, 1 seed x 1 epoch.
 
 Frontier mode: each ``--partial KEY=VALUE,...`` (``layers``, ``epochs``, ``seeds``,
-``max_length``, ``learning_rate``, ``batch_size``, ``storage_dtype``) replaces the two default
+``max_length``, ``learning_rate``, ``batch_size``, ``storage_dtype``, ``eval_epochs``: ``all``
+or one 0-based epoch, default the second) replaces the two default
 partial settings by one measured setting, so one run traces AUROC against minutes.
-Partial fine-tuning also reports EL2N from its eval-mode pass, and, when confident learning
+Partial fine-tuning also reports EL2N and the gold-class margin from its eval-mode passes
+(``el2n``, ``eval_margin``: means over the evaluated epochs and the seeds), and, when confident learning
 ran, ``+cl``: the mean of the ranks of its best score and of the confident-learning margin
-(no extra training).
+(no extra training). OpenMP threads wait passively (``OMP_WAIT_POLICY=PASSIVE`` unless set):
+with spinning waits, 2 torch threads trained 2 to 6 times slower per row than 1 on the shared 2-core
+machine at load 4 (passive: 14 against 12 ms per row).
 
 Seconds include everything a method needs from the raw text (the embedding pass is
 counted in the probe's and confident learning's time). On a shared machine wall time
@@ -35,6 +39,8 @@ Usage::
     python benchmarks/dynamics_quality.py --threads 2
     python benchmarks/dynamics_quality.py --threads 2 --skip fine_tune \
         --partial layers=1,epochs=2,seeds=1,max_length=64 --partial layers=2,epochs=2,seeds=1,max_length=64
+    python benchmarks/dynamics_quality.py --threads 2 --skip probe,confident_learning,fine_tune \
+        --partial layers=3,epochs=2,seeds=2,max_length=64,eval_epochs=all
 """
 
 from __future__ import annotations
@@ -51,6 +57,9 @@ import time  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# OpenMP threads sleep instead of spinning while they wait: on a shared machine spinning threads burn the
+# cores the other thread needs (2 torch threads trained 2 to 6 times slower than 1 at load 4 with spinning).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 TARGET_AUROC = 0.90
 TARGET_SECONDS = 300.0
@@ -61,7 +70,7 @@ def parse_setting(text: str) -> dict:
     import yaml
 
     known = {"layers", "epochs", "seeds", "max_length", "learning_rate", "head_learning_rate", "batch_size",
-             "storage_dtype"}
+             "storage_dtype", "eval_epochs"}
     setting = {}
     for item in filter(None, text.split(",")):
         key, _, value = item.partition("=")
@@ -77,8 +86,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=None, help="sample this many rows (default: all, quick: 1000)")
     parser.add_argument("--layers", type=int, default=None, help="partial fine-tuning: layers trained (default: ours)")
     parser.add_argument("--other-layers", type=int, default=1, help="the second partial fine-tuning setting")
-    parser.add_argument("--epochs", type=int, default=3, help="partial fine-tuning epochs")
-    parser.add_argument("--seeds", type=int, default=2, help="partial fine-tuning seeds")
+    parser.add_argument("--epochs", type=int, default=None, help="partial fine-tuning epochs (default: ours)")
+    parser.add_argument("--seeds", type=int, default=None, help="partial fine-tuning seeds (default: ours)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--skip", default="", help="comma-separated methods to leave out")
     parser.add_argument("--partial", action="append", default=[], metavar="KEY=VALUE,...",
@@ -93,7 +102,8 @@ def main() -> None:
 
     from dprune.data import load_dataset
     from dprune.dynamics.confident import label_quality, out_of_fold_probabilities
-    from dprune.dynamics.partial import DEFAULT_TRAIN_LAYERS, autocast_dtype, train_partial_finetune
+    from dprune.dynamics.partial import (DEFAULT_EPOCHS, DEFAULT_SEEDS, DEFAULT_TRAIN_LAYERS, autocast_dtype,
+                                         train_partial_finetune)
     from dprune.dynamics.finetune import finetune_dynamics
     from dprune.dynamics.probe import train_linear_probe
     from dprune.evaluation.noise import flip_labels
@@ -122,7 +132,8 @@ def main() -> None:
                "forgetting": -dynamics.forgetting_events()[index]}
         evaluation = dynamics.evaluation()
         if evaluation is not None and evaluation is not dynamics:
-            low["el2n"] = -evaluation.mean("el2n")[evaluation.align(noisy)]
+            at = evaluation.align(noisy)
+            low["el2n"], low["eval_margin"] = -evaluation.mean("el2n")[at], evaluation.mean("margin")[at]
         aurocs = {name: auroc(values) for name, values in low.items()}
         if "cl_margin" in signals:  # rank-average with the confident-learning margin: no extra training
             best = max(("aum", "confidence"), key=aurocs.get)
@@ -156,9 +167,12 @@ def main() -> None:
     if args.partial:
         settings = [parse_setting(text) for text in args.partial]
     for setting in settings:
-        options = {"epochs": args.epochs, "seeds": args.seeds, **setting}
+        options = {"epochs": args.epochs or DEFAULT_EPOCHS, "seeds": args.seeds or len(DEFAULT_SEEDS), **setting}
         train_layers, epochs, seeds = options.pop("layers", layers), options.pop("epochs"), options.pop("seeds")
         extra = "".join(f",{k}={v}" for k, v in sorted(options.items()))
+        if "eval_epochs" in options:  # "all", or one epoch
+            chosen = options["eval_epochs"]
+            options["eval_epochs"] = tuple(range(epochs)) if chosen == "all" else (int(chosen),)
         name = f"partial_finetune_{train_layers}" if not args.partial else \
             f"partial_finetune[layers={train_layers},epochs={epochs},seeds={seeds}{extra}]"
         if "partial_finetune" in skip or name in skip:

@@ -233,10 +233,12 @@ class EL2NScorer(DynamicsScorer):
 
     Parameters
     ----------
-    epoch : int or None, default None
+    epoch : int, "all" or None, default None
         Which recorded epoch (0-based; negative counts from the last) to use. ``None``:
         the second epoch, the earliest at which every example has been seen once (the
-        only epoch if just one was recorded).
+        only epoch if just one was recorded). ``"all"``: the mean over every recorded
+        epoch (with partial fine-tuning's evaluation of every epoch, the mean over both
+        epochs and seeds ranked flipped labels best, README "Cheaper routes to fine-tuning quality").
     mode : {"eval", "forward"}, default "eval"
         ``"eval"``, as in the paper: the norm from the end-of-epoch evaluation of every
         example with the model in eval mode (records with ``phase="eval"``, written by the
@@ -247,7 +249,7 @@ class EL2NScorer(DynamicsScorer):
 
     _parameter_constraints = {
         **DynamicsScorer._parameter_constraints,
-        "epoch": [NONE, Interval(int, None, None)],
+        "epoch": [NONE, Interval(int, None, None), Options(("all",))],
         "mode": [Options(EL2N_MODES)],
     }
 
@@ -271,7 +273,7 @@ class EL2NScorer(DynamicsScorer):
                     "eval_epochs=[...] (train_linear_probe, train_partial_finetune, the dynamics stage), or "
                     "ForgettingCallback(mode='predict'); or score mode='forward' (mean over the training pass)."
                 )
-        values = source.mean("el2n", epochs=[source.resolve_epoch(self.epoch)])
+        values = source.mean("el2n", epochs=None if self.epoch == "all" else [source.resolve_epoch(self.epoch)])
         ids, wanted = source.example_ids(), dynamics.example_ids()
         if np.array_equal(ids, wanted):
             return values

@@ -29,6 +29,7 @@ from dprune.data.audio import audio_files_identity, refs_from_arrow
 from dprune.data.labels import encode_labels
 from dprune.dynamics.conv import train_conv_classifier
 from dprune.dynamics.finetune import finetune_dynamics
+from dprune.dynamics.partial import DEFAULT_EPOCHS as PARTIAL_EPOCHS
 from dprune.dynamics.partial import DEFAULT_TRAIN_LAYERS, train_partial_finetune
 from dprune.dynamics.inputs import as_seeds, check_positive_int, dynamics_meta, row_id_type, row_ids
 from dprune.dynamics.probe import train_linear_probe
@@ -39,10 +40,11 @@ from dprune.stages.hidden_states import hidden_states_stage, read_hidden_states
 from dprune.stages.runner import Stage
 from dprune.store import ArtifactRef
 
-DYNAMICS = Stage("dynamics", version=3)  # 2: end-of-epoch evaluations (phase "eval"); 3: by fine-tuning too
+DYNAMICS = Stage("dynamics", version=4)  # 2: end-of-epoch evaluations (phase "eval"); 3: by fine-tuning too;
+# 4: partial fine-tuning's defaults changed (3 layers, 64 tokens, every epoch evaluated)
 METHODS = ("linear_probe", "conv_log_mel", "partial_finetune", "fine_tune")
 #: Epochs of each method when none are given.
-DEFAULT_EPOCHS = {"linear_probe": 10, "conv_log_mel": 30, "partial_finetune": 3, "fine_tune": 2}
+DEFAULT_EPOCHS = {"linear_probe": 10, "conv_log_mel": 30, "partial_finetune": PARTIAL_EPOCHS, "fine_tune": 2}
 #: Clips decoded at a time when the conv model's frames are computed.
 DECODE_BATCH = 256
 #: Settings of partial fine-tuning that belong to its hidden-states cache.

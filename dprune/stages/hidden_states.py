@@ -16,6 +16,7 @@ from typing import Any, Callable, Sequence
 import pyarrow as pa
 
 from dprune.dynamics.partial import (
+    DEFAULT_MAX_LENGTH,
     STORAGE_DTYPES,
     HiddenStates,
     autocast_dtype,
@@ -40,7 +41,7 @@ def hidden_states_stage(
     model: Any = None,
     train_layers: int,
     text_column: str = "text",
-    max_length: int = 128,
+    max_length: int = DEFAULT_MAX_LENGTH,
     storage_dtype: str = "float16",
     batch_size: int = 64,
     device: Any = None,

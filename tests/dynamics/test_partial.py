@@ -81,7 +81,7 @@ def test_partial_finetuning_beats_the_probe_on_flipped_labels(parts):
     rows = np.sort(np.random.default_rng(0).choice(len(full), 800, replace=False))
     noisy, flipped = flip_labels(full.select(rows), 0.1, seed=0)
     seeds = (0, 1)
-    partial = train_partial_finetune(noisy, train_layers=2, epochs=3, seeds=seeds)
+    partial = train_partial_finetune(noisy, train_layers=2, epochs=3, seeds=seeds, max_length=128)  # as measured
     probe = train_linear_probe(noisy, embed_texts(noisy["text"]), seeds=seeds)
 
     def best(dynamics):
@@ -122,3 +122,24 @@ def test_states_round_trip_through_arrow_shards(storage_dtype):
     x, mask = back.batch(np.array([2, 1]), "cpu")
     assert x.shape == (2, 5, 4) and mask.sum().item() == 6
     np.testing.assert_allclose(x[1, 0].numpy(), raw[3], atol=1e-2 if storage_dtype == "bfloat16" else 1e-3)
+
+
+def test_evaluate_states_scores_every_row_once_in_eval_mode(parts):
+    from dprune.dynamics.partial import evaluate_states
+
+    tokenizer, encoder = parts
+    states = encode_lower_layers(TEXTS, tokenizer=tokenizer, encoder=encoder, train_layers=1, batch_size=4,
+                                 storage_dtype="float32", autocast=False, device="cpu")
+    labels = np.array([1, 0, 1, 0, 1, 0])
+    torch.manual_seed(0)
+    model = build_top_classifier(encoder, 1, num_labels=2).train()
+    columns = evaluate_states(model, states, labels, step=7, batch_size=4, device="cpu", autocast=False)
+    assert model.training and sorted(columns["position"].tolist()) == list(range(len(TEXTS)))
+    assert set(columns["step"].tolist()) == {7}
+    model.eval()
+    with torch.no_grad():
+        for position, margin in zip(columns["position"], columns["margin"]):
+            x, mask = states.batch(np.array([position]), "cpu")
+            logits = model(x, mask)[0]
+            gold, other = logits[labels[position]], logits[1 - labels[position]]
+            np.testing.assert_allclose(margin, (gold - other).item(), atol=1e-4)

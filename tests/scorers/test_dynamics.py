@@ -88,6 +88,21 @@ def test_el2n_epoch_parameter(data):
         EL2NScorer(dyn, epoch=9).score(ds)
 
 
+def test_el2n_over_all_evaluated_epochs_is_the_mean_per_seed_then_over_seeds(data):
+    ds, _ = data
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(len(ds), 6)).astype(np.float32) + (np.asarray(ds["label"])[:, None] * 2 - 1)
+    dyn = train_linear_probe(ds, x, epochs=3, batch_size=8, seeds=(0, 1), learning_rate=0.05, eval_epochs=[0, 2])
+    records = dyn.evaluation().table.to_pandas()
+    assert sorted(set(records["epoch"])) == [0, 2]
+    direct = records.groupby(["row_id", "seed"])["el2n"].mean().groupby("row_id").mean()
+    scores = EL2NScorer(dyn, epoch="all").score(ds)["score"]
+    np.testing.assert_allclose(scores, direct.loc[ds["row_id"]].to_numpy(), rtol=1e-6)
+    assert not np.allclose(scores, EL2NScorer(dyn).score(ds)["score"])  # not just the second epoch
+    with pytest.raises(InvalidParameterError, match="'epoch'"):
+        EL2NScorer(dyn, epoch="last").score(ds)
+
+
 def test_scores_for_rows_not_trained_on_are_an_error(data):
     ds, dyn = data
     other = Dataset.from_dict({"row_id": [500, 9999], "label": [ds[0]["label"], 0]})
