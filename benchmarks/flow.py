@@ -49,16 +49,14 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 import argparse
 import json
 import resource
-import signal
-import socket
 import statistics
 import subprocess
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Callable
+
+from flows.local_server import start_server, stop_server  # also used by faults.py and corpus.py
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_S = 1.5
@@ -114,48 +112,6 @@ def timed(command: list[str], env: dict[str, str], log: Path) -> tuple[float, fl
         tail = log.read_text()[-3000:]
         raise SystemExit(f"{' '.join(command)} failed with exit code {code}; the end of {log}:\n{tail}")
     return seconds, children_cpu() - cpu
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(env: dict[str, str], log: Path, timeout: float = 180.0) -> tuple[subprocess.Popen, str]:
-    """``prefect server start`` on a free loopback port; returns its handle and API URL once healthy."""
-    port = free_port()
-    prefect = str(Path(sys.executable).with_name("prefect"))
-    handle = open(log, "w")
-    server = subprocess.Popen(
-        [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    handle.close()
-    url = f"http://127.0.0.1:{port}/api"
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return server, url
-        except (urllib.error.URLError, OSError):
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            stop_server(server)
-            raise SystemExit(f"prefect server did not start within {timeout:.0f} s; see {log}")
-        time.sleep(0.5)
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    """Stop the server this benchmark started (its own process group), waiting for it to exit."""
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
 
 
 def repeat(name: str, times: int, run: Callable[[int], tuple[float, float]]) -> dict[str, object]:

@@ -42,12 +42,15 @@ for one string, and :meth:`TextNormalizer.normalize_array` for an Arrow string
 array. The array path first runs :meth:`TextNormalizer.scan`, one vectorized
 pass that finds the strings already in normalized form (they are returned
 untouched; re-scoring normalized text costs almost nothing) and counts spaces;
-ASCII strings that need work go through vectorized kernels, non-ASCII ones
-through the Python path.
+ASCII strings that need work go through vectorized kernels. Non-ASCII strings whose
+characters all normalize the same wherever they stand (Latin, Greek, Cyrillic,
+punctuation...) are first folded character by character, then take the same
+kernels; any other string takes the Python path.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Callable, Mapping, Union
@@ -212,13 +215,16 @@ class TextNormalizer:
         """Normalize one string."""
         if not isinstance(text, str):
             raise TypeError(f"TextNormalizer expects a str. Got {type(text).__name__} instead.")
+        return _collapse_whitespace(self._expand(text))
+
+    def _expand(self, text: str) -> str:
+        """Every step but the whitespace collapse."""
         if self.lower_case:
             text = text.lower()
         if self.strip_accents and not text.isascii():
             text = _strip_accents(text)
         # Digits, punctuation and control characters are per-character steps: one translate.
-        text = text.translate(_char_table(self.digits_to_zero, self.punctuation, self.remove_non_printing))
-        return _collapse_whitespace(text)
+        return text.translate(_char_table(self.digits_to_zero, self.punctuation, self.remove_non_printing))
 
     # ------------------------------------------------------------------ Arrow arrays
     def _normalize_ascii_array(self, array: pa.Array) -> pa.Array:
@@ -314,7 +320,7 @@ class TextNormalizer:
 
         Strings that are already normalized are found by one vectorized scan (:meth:`scan`;
         pass its ``dirty`` mask if you have it) and returned as they are; the others go
-        through vectorized kernels (ASCII) or the Python path (non-ASCII).
+        through vectorized kernels (ASCII, or non-ASCII folded per character) or the Python path.
         """
         array = _as_string_array(array)
         if len(array) == 0:
@@ -326,8 +332,10 @@ class TextNormalizer:
             return array
         subset = array.filter(mask)
         # A few strings are cheaper in Python than the fixed cost of the vectorized kernels.
-        kernel = self._normalize_ascii_array if len(subset) > _KERNEL_MIN_ROWS else None
-        fixed = _normalize_arrow(self, subset, kernel)
+        if len(subset) > _KERNEL_MIN_ROWS:
+            fixed = _normalize_arrow(self, subset, self._normalize_ascii_array, _char_fold(self))
+        else:
+            fixed = _normalize_arrow(self, subset, None)
         return pc.replace_with_mask(array, mask, fixed)
 
 
@@ -407,6 +415,7 @@ def _normalize_arrow(
     normalize: Callable[[str], str],
     array: pa.Array | pa.ChunkedArray,
     ascii_kernel: Callable[[pa.Array], pa.Array] | None,
+    fold: "_CharFold | None" = None,
 ) -> pa.Array:
     array = _as_string_array(array)
     if len(array) == 0:
@@ -414,15 +423,80 @@ def _normalize_arrow(
     if ascii_kernel is None:
         values = [None if t is None else normalize(t) for t in array.to_pylist()]
         return pa.array(values, type=array.type)
-    result = ascii_kernel(array)
-    # Non-ASCII strings (nulls excluded) take the exact Python path.
+    # Non-ASCII strings (nulls excluded) are folded character by character into strings the ASCII
+    # kernels finish exactly; those with a character that cannot be folded take the exact Python path.
     non_ascii = pc.invert(pc.fill_null(pc.string_is_ascii(array), True))
     positions = np.flatnonzero(non_ascii.to_numpy(zero_copy_only=False))
-    if positions.size == 0:
+    originals = array.take(pa.array(positions)).to_pylist() if positions.size else []
+    folded = [fold(t) for t in originals] if fold is not None else [None] * len(originals)
+    foldable = np.array([f is not None for f in folded], dtype=bool)
+    if foldable.any():
+        mask = np.zeros(len(array), dtype=bool)
+        mask[positions[foldable]] = True
+        values = pa.array([f for f in folded if f is not None], type=array.type)
+        array = pc.replace_with_mask(array, pa.array(mask), values)
+    result = ascii_kernel(array)
+    if foldable.all():
         return result
-    originals = array.take(pa.array(positions)).to_pylist()
-    replacements = pa.array([normalize(t) for t in originals], type=array.type)
-    return pc.replace_with_mask(result, non_ascii, replacements)
+    mask = np.zeros(len(array), dtype=bool)
+    mask[positions[~foldable]] = True
+    replacements = pa.array([normalize(t) for t, f in zip(originals, folded) if f is None], type=array.type)
+    return pc.replace_with_mask(result, pa.array(mask), replacements)
+
+
+#: Unicode blocks whose characters normalize the same wherever they stand: Latin, IPA, Greek,
+#: Cyrillic, Latin Extended Additional, general punctuation, currency and letterlike symbols.
+_FOLD_BLOCKS = ((0x0080, 0x0530), (0x1E00, 0x1F00), (0x2000, 0x2070), (0x20A0, 0x20D0), (0x2100, 0x2150))
+#: Capital sigma lower-cases to a final or a medial sigma depending on its neighbours.
+_CONTEXT_CASED = frozenset("\u03a3")
+_NON_ASCII = re.compile("[^\x00-\x7f]")
+
+
+@dataclass(frozen=True)
+class _CharFold:
+    """Per-character normalization of non-ASCII text, so that the ASCII kernels can finish it.
+
+    ``table`` maps each foldable character to what the pipeline makes of it alone (whitespace
+    as a space); a string whose non-ASCII characters are all foldable normalizes to the ASCII
+    kernels' output on its folded form (the kernels leave non-ASCII bytes alone).
+    """
+
+    table: Mapping[str, str]
+    unfoldable: re.Pattern
+
+    def __call__(self, text: str) -> str | None:
+        """The folded string, or None when a character cannot be folded."""
+        if self.unfoldable.search(text):
+            return None
+        return _NON_ASCII.sub(self._replace, text)
+
+    def _replace(self, match: re.Match) -> str:
+        return self.table[match.group()]
+
+
+_CHAR_FOLDS: dict["TextNormalizer", _CharFold] = {}
+
+
+def _foldable(char: str) -> bool:
+    """No neighbour changes ``char``'s normalization: no context-dependent case, no composition."""
+    if char in _CONTEXT_CASED:
+        return False
+    decomposed = unicodedata.normalize("NFD", char.lower())
+    return all(unicodedata.combining(c) == 0 or unicodedata.category(c) == "Mn" for c in decomposed)
+
+
+def _char_fold(normalizer: "TextNormalizer") -> _CharFold:
+    fold = _CHAR_FOLDS.get(normalizer)
+    if fold is None:
+        table = {}
+        for start, stop in _FOLD_BLOCKS:
+            for code in range(start, stop):
+                char = chr(code)
+                if _foldable(char):
+                    table[char] = "".join(" " if c.isspace() else c for c in normalizer._expand(char))
+        allowed = "".join(re.escape(c) for c in table)
+        fold = _CHAR_FOLDS.setdefault(normalizer, _CharFold(table, re.compile(f"[^\\x00-\\x7f{allowed}]")))
+    return fold
 
 
 @dataclass(frozen=True)

@@ -120,7 +120,11 @@ _ALPHABET = st.sampled_from(
     list("abcXYZ019 .,;:!?'\"()-_[]{}@#%&*/\\") + ["  ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "\x00",
                                                      "\x07", "\x7f", "$", "+", "<", "=", "^", "`", "|", "~"]
     + ["é", "Ä", "ß", "İ", "ﬁ", "\u0301", "\u00a0", "\u2009", "\u2028", "\x85", "“", "”", "«", "»", "—", "–", "…",
-       "．", "，", "。", "１", "٣", "한", "中", "¿", "¡", "·", "€", "\u200b"]
+       "．", "，", "。", "１", "٣", "한", "中", "¿", "¡", "·", "€", "\u200b",
+       # Characters folded one by one before the ASCII kernels, and neighbours that could interfere:
+       # final sigma, Hangul jamo and an Oriya vowel pair that compose, ligatures, letterlike symbols.
+       "Σ", "σ", "Й", "Ё", "ά", "ǅ", "ẞ", "ŉ", "Ω", "\u212b", "\u212a", "½", "æ", "\u0308", "\u0338", "\u0345",
+       "\u1100", "\u1161", "\u0b47", "\u0b3e", "\u0300", "‰", "₂", "™", "\u2060", "\x80", "\x9f"]
 )
 _TEXT = st.lists(_ALPHABET, max_size=30).map("".join)
 _NORMALIZERS = st.builds(
