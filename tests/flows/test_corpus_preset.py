@@ -46,6 +46,11 @@ def test_corpus_preset_drops_duplicates_and_low_quality_rows(prefect_server, ken
     stages = {a["stage"] for a in store.ls() if a["complete"]}
     assert {"minhash", "near_duplicates", "quality", "language", "perplexity"} <= stages
     assert "embeddings" not in stages and "dynamics" not in stages
+    # a second run finds every stage (submitted side by side) in the store, and writes nothing new
+    before = {(a["stage"], a["key"]) for a in store.ls()}
+    again = prune(**{**params, "reuse_only": True, "output": str(tmp_path / "again")})
+    assert again["scores"] == result["scores"] and again["selection"] == result["selection"]
+    assert {(a["stage"], a["key"]) for a in store.ls()} == before
 
 
 def test_unknown_corpus_option_and_stage_fail_before_work(tmp_path):
