@@ -386,7 +386,8 @@ def submit_kenlm(dataset_ref, settings: dict[str, Any], *, text_column: str, reu
     if "text_normalizer" in score_options:  # the model is trained on text normalized as it is scored
         kenlm_options.setdefault("normalizer", score_options["text_normalizer"])
     score_options["shard_rows"] = resolve_shard_rows(dataset_ref, score_options["shard_rows"])
-    return kenlm_task.submit(dataset_ref, text_column=text_column, reuse_only=reuse_only, **kenlm_options), score_options
+    lm = kenlm_task.submit(dataset_ref, text_column=text_column, reuse_only=reuse_only, **kenlm_options)
+    return lm, score_options
 
 
 def submit_perplexity(dataset_ref, lm_ref, score_options: dict[str, Any], *, text_column: str, reuse_only: bool):
