@@ -80,7 +80,7 @@ from tasks.asr import asr_shard_task, asr_task
 from tasks.audio import audio_shard_task, audio_task
 from tasks.audio_embeddings import audio_embeddings_shard_task, audio_embeddings_task
 from tasks.cluster import cluster_task
-from tasks.common import map_shard_tasks, resolve_shard_rows, store_of
+from tasks.common import map_shard_tasks, resolve_shard_rows, resolved, store_of, submit_shard_tasks
 from tasks.embed import embed_shard_task, embed_task
 from tasks.export import export_task
 from tasks.kenlm import kenlm_task
@@ -256,18 +256,13 @@ def prune(
         score_refs.append(cluster_task(dataset_ref, embeddings_ref, reuse_only=reuse_only, **stages["clustering"]))
         score_columns.append(stages["clustering"]["score_column"])
 
-    if stages["perplexity"] is not None:
-        settings = stages["perplexity"]
-        kenlm_options = {k: v for k, v in settings.items() if k in KENLM_OPTIONS}
-        score_options = {k: v for k, v in settings.items() if k not in KENLM_OPTIONS}
-        if "text_normalizer" in score_options:  # the model is trained on text normalized as it is scored
-            kenlm_options.setdefault("normalizer", score_options["text_normalizer"])
-        lm_ref = kenlm_task(dataset_ref, text_column=text_column, reuse_only=reuse_only, **kenlm_options)
-        score_options["shard_rows"] = resolve_shard_rows(dataset_ref, score_options["shard_rows"])
-        score_refs.append(map_shard_tasks(
-            perplexity_shard_task, perplexity_task, dataset_ref, lm_ref, shard_rows=score_options["shard_rows"],
-            reuse_only=reuse_only, options={"text_column": text_column, **score_options},
-        ))
+    # With corpus stages and no dynamics (whose scores come between), perplexity runs beside the corpus stages.
+    beside_corpus = corpus_stages is not None and stages["dynamics"] is None
+    if stages["perplexity"] is not None and not beside_corpus:
+        lm, score_options = submit_kenlm(dataset_ref, stages["perplexity"], text_column=text_column,
+                                         reuse_only=reuse_only)
+        score_refs.append(submit_perplexity(dataset_ref, lm.result(), score_options, text_column=text_column,
+                                            reuse_only=reuse_only).result())
         score_columns.append(score_options["score_column"])
 
     conv = stages["dynamics"] is not None and stages["dynamics"].get("method") == "conv_log_mel"
@@ -277,7 +272,8 @@ def prune(
         score_columns.extend(stages["dynamics"]["scores"])
 
     if corpus_stages is not None:
-        refs, columns = corpus_scores(dataset_ref, corpus_stages, text_column=text_column, reuse_only=reuse_only)
+        refs, columns = corpus_scores(dataset_ref, corpus_stages, text_column=text_column, reuse_only=reuse_only,
+                                      perplexity=stages["perplexity"] if beside_corpus else None)
         score_refs.extend(refs)
         score_columns.extend(columns)
 
@@ -380,33 +376,71 @@ def speech_dynamics(settings: dict[str, Any], method: str, audio_column: str) ->
     )
 
 
-def corpus_scores(dataset_ref, settings: dict[str, Any], *, text_column: str, reuse_only: bool):
-    """Run the corpus stages chosen in ``settings``; return their scores artifacts and columns."""
+def submit_kenlm(dataset_ref, settings: dict[str, Any], *, text_column: str, reuse_only: bool):
+    """Submit the KenLM training of the perplexity stage with ``settings``; return its future and the scoring options.
+
+    The training is a task on the task runner (a Dask worker), so other stages can run beside it.
+    """
+    kenlm_options = {k: v for k, v in settings.items() if k in KENLM_OPTIONS}
+    score_options = {k: v for k, v in settings.items() if k not in KENLM_OPTIONS}
+    if "text_normalizer" in score_options:  # the model is trained on text normalized as it is scored
+        kenlm_options.setdefault("normalizer", score_options["text_normalizer"])
+    score_options["shard_rows"] = resolve_shard_rows(dataset_ref, score_options["shard_rows"])
+    lm = kenlm_task.submit(dataset_ref, text_column=text_column, reuse_only=reuse_only, **kenlm_options)
+    return lm, score_options
+
+
+def submit_perplexity(dataset_ref, lm_ref, score_options: dict[str, Any], *, text_column: str, reuse_only: bool):
+    """Submit the perplexity shards under the trained model ``lm_ref`` (options from :func:`submit_kenlm`)."""
+    return submit_shard_tasks(perplexity_shard_task, perplexity_task, dataset_ref, lm_ref,
+                              shard_rows=score_options["shard_rows"], reuse_only=reuse_only,
+                              options={"text_column": text_column, **score_options})
+
+
+def corpus_scores(dataset_ref, settings: dict[str, Any], *, text_column: str, reuse_only: bool,
+                  perplexity: dict[str, Any] | None = None):
+    """Run the corpus stages chosen in ``settings`` (and the perplexity stage with ``perplexity`` settings)
+    side by side; return their scores artifacts and columns, perplexity first.
+
+    Everything that reads only the dataset is submitted to the task runner at once: the KenLM
+    training, exact duplicates and the minhash, quality and language shards, with LSH waiting for
+    the signatures; the perplexity shards follow once the model is trained. A Dask runner spreads
+    them over its workers; the local runner runs them one at a time, in that order.
+    """
     from dprune.corpus.quality import QUALITY_STATISTICS
 
-    refs, columns = [], []
+    lm = None if perplexity is None else submit_kenlm(dataset_ref, perplexity, text_column=text_column,
+                                                      reuse_only=reuse_only)
+    pending, columns, signatures = [], [], None
     shard_rows = resolve_shard_rows(dataset_ref, settings["shard_rows"])
     common = {"text_column": text_column, "shard_rows": shard_rows, "num_proc": settings["num_proc"]}
     if "exact_duplicate" in settings["stages"]:
         spec = {"name": "exact_duplicate", "params": {"text_column": text_column, "score_column": "exact_duplicate"}}
-        refs.append(score_task(dataset_ref, spec, reuse_only=reuse_only))
+        pending.append(score_task.submit(dataset_ref, spec, reuse_only=reuse_only))
         columns.append("exact_duplicate")
     if "near_duplicate" in settings["stages"]:
         options = {**common, **{k: settings[k] for k in ("unit", "ngram", "num_perm")}}
-        signatures_ref = map_shard_tasks(minhash_shard_task, minhash_task, dataset_ref, shard_rows=shard_rows,
-                                         reuse_only=reuse_only, options=options)
-        refs.append(near_duplicates_task(dataset_ref, signatures_ref, reuse_only=reuse_only,
-                                         threshold=settings["threshold"], verify=settings["verify"]))
+        signatures = submit_shard_tasks(minhash_shard_task, minhash_task, dataset_ref, shard_rows=shard_rows,
+                                        reuse_only=reuse_only, options=options)
+        pending.append(near_duplicates_task.submit(dataset_ref, signatures.commit, reuse_only=reuse_only,
+                                                   threshold=settings["threshold"], verify=settings["verify"]))
         columns.append("near_duplicate")
     if "quality" in settings["stages"]:
-        refs.append(map_shard_tasks(quality_shard_task, quality_task, dataset_ref, shard_rows=shard_rows,
-                                    reuse_only=reuse_only, options=common))
+        pending.append(submit_shard_tasks(quality_shard_task, quality_task, dataset_ref, shard_rows=shard_rows,
+                                          reuse_only=reuse_only, options=common))
         columns.extend(QUALITY_STATISTICS)
     if "language" in settings["stages"]:
-        refs.append(map_shard_tasks(language_shard_task, language_task, dataset_ref, shard_rows=shard_rows,
-                                    reuse_only=reuse_only, options={**common, "language": settings["language"]}))
+        pending.append(submit_shard_tasks(language_shard_task, language_task, dataset_ref, shard_rows=shard_rows,
+                                          reuse_only=reuse_only, options={**common, "language": settings["language"]}))
         columns.append("language_confidence")
-    return refs, columns
+    if lm is not None:
+        lm_future, score_options = lm
+        pending.insert(0, submit_perplexity(dataset_ref, lm_future.result(), score_options, text_column=text_column,
+                                            reuse_only=reuse_only))
+        columns.insert(0, score_options["score_column"])
+    if signatures is not None:
+        signatures.result()  # the signatures' progress, and their error before LSH's
+    return [resolved(item) for item in pending], columns
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -386,6 +386,12 @@ def with_task_runner(flow: Any, args: argparse.Namespace) -> Any:
         raise SystemExit("error: --task-runner dask needs the dask extra: pip install -e '.[dask]'") from error
     if args.dask_address:
         return flow.with_options(task_runner=DaskTaskRunner(address=args.dask_address))
+    import dask
+
+    # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which turns off glibc's adaptive
+    # mmap threshold: every array over 128 KiB is then mapped and zeroed afresh, and the quality
+    # statistics took twice their local time on a worker. Workers get glibc's defaults, as a local run.
+    dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None})
     cluster = {"n_workers": args.dask_workers, "threads_per_worker": 1}
     return flow.with_options(task_runner=DaskTaskRunner(cluster_kwargs=cluster))
 

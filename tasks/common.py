@@ -8,6 +8,7 @@ turned off so a deleted or corrupted artifact is never returned stale.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable, Sequence
 
@@ -116,11 +117,39 @@ def sharded_stage_tasks(
     return stage_task(name=f"{name}-shard")(shard_task), stage_task(name=name)(commit_task)
 
 
-def map_shard_tasks(shard_task, commit_task, dataset_ref: ArtifactRef, *parents: ArtifactRef, shard_rows: int,
-                    reuse_only: bool, options: dict[str, Any]) -> ArtifactRef:
-    """Run a sharded stage (tasks from :func:`sharded_stage_tasks`): one task per shard, then the commit task.
+@dataclass(frozen=True)
+class ShardedRun:
+    """A sharded stage submitted to the task runner: its shard tasks' futures and its commit.
 
-    The shard tasks run in parallel on a Dask runner. A stage whose artifact is already
+    ``commit`` is the commit task's future (it waits for the shard tasks), or the artifact
+    itself when it was already in the store (then ``shards`` is empty).
+    """
+
+    name: str
+    shards: Sequence[Any]
+    commit: Any
+
+    def result(self) -> ArtifactRef:
+        """Wait for the shard tasks (publishing their progress), then return the committed artifact."""
+        if self.shards:
+            track_progress(self.shards, self.name)
+        return resolved(self.commit)
+
+
+def resolved(value: Any) -> Any:
+    """``value``'s result when it is a Prefect future or a :class:`ShardedRun` (waiting for it), else ``value``."""
+    from prefect.futures import PrefectFuture
+
+    return value.result() if isinstance(value, (PrefectFuture, ShardedRun)) else value
+
+
+def submit_shard_tasks(shard_task, commit_task, dataset_ref: ArtifactRef, *parents: ArtifactRef, shard_rows: int,
+                       reuse_only: bool, options: dict[str, Any]) -> ShardedRun:
+    """Submit a sharded stage (tasks from :func:`sharded_stage_tasks`) without waiting: one task per shard, then
+    the commit task, which waits for them on the task runner.
+
+    Stages submitted one after another this way run side by side on a Dask runner (one task at
+    a time, in submission order, on the local runner). A stage whose artifact is already
     committed is found without any task run (a re-prune on cached scores costs no shard tasks).
     """
     from prefect import unmapped
@@ -128,14 +157,24 @@ def map_shard_tasks(shard_task, commit_task, dataset_ref: ArtifactRef, *parents:
     committed = commit_task.fn(dataset_ref, parents, reuse_only=reuse_only, lookup_only=True, **options)
     if committed is not None:
         get_run_logger().info("%s: already in the store as %s/%s", commit_task.name, committed.stage, committed.key)
-        return committed
+        return ShardedRun(shard_task.name, (), committed)
     static = {name: unmapped(value) for name, value in options.items()}
     shards = shard_indices(dataset_ref, shard_rows)
     get_run_logger().info("%s: %d shard tasks of %d rows", commit_task.name, len(shards), shard_rows)
     futures = shard_task.map(unmapped(dataset_ref), shards, parents=unmapped(parents),
                              reuse_only=unmapped(reuse_only), **static)
-    track_progress(futures, shard_task.name)
-    return commit_task(dataset_ref, parents, reuse_only=reuse_only, **options)
+    commit = commit_task.submit(dataset_ref, parents, reuse_only=reuse_only, wait_for=list(futures), **options)
+    return ShardedRun(shard_task.name, list(futures), commit)
+
+
+def map_shard_tasks(shard_task, commit_task, dataset_ref: ArtifactRef, *parents: ArtifactRef, shard_rows: int,
+                    reuse_only: bool, options: dict[str, Any]) -> ArtifactRef:
+    """Run a sharded stage (:func:`submit_shard_tasks`) and wait for its artifact.
+
+    The shard tasks run in parallel on a Dask runner.
+    """
+    return submit_shard_tasks(shard_task, commit_task, dataset_ref, *parents, shard_rows=shard_rows,
+                              reuse_only=reuse_only, options=options).result()
 
 
 def track_progress(futures: Sequence[Any], what: str) -> None:

@@ -42,3 +42,36 @@ def reviews_file(tmp_path):
     path = tmp_path / "reviews.parquet"
     Dataset.from_dict({"text": TEXTS, "label": [i % 2 for i in range(len(TEXTS))]}).to_parquet(str(path))
     return str(path)
+
+
+@pytest.fixture
+def corpus_folder(tmp_path):
+    """300 documents over three JSONL files (plain, gzip, zstd); ``(folder, rows that must be dropped, by reason)``."""
+    import gzip
+    import json
+
+    import numpy as np
+    import zstandard
+
+    from dprune.data import load_dataset
+
+    sentences = load_dataset("rotten_tomatoes", split="train")["text"]
+    rng = np.random.default_rng(0)
+    docs = [" ".join(sentences[i] for i in rng.choice(len(sentences), size=6, replace=False)) for _ in range(300)]
+    exact = list(range(200, 210))
+    near = list(range(210, 220))
+    short = list(range(220, 230))
+    for i, row in enumerate(exact):
+        docs[row] = docs[i].upper()
+    for i, row in enumerate(near):
+        docs[row] = docs[20 + i] + " and that is all"
+    for row, word in zip(short, "one two three four five six seven eight nine ten".split()):
+        docs[row] = f"too short: {word}"
+    lines = [json.dumps({"text": d}) + "\n" for d in docs]
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "part-0.jsonl").write_text("".join(lines[:100]))
+    with gzip.open(folder / "part-1.jsonl.gz", "wt") as handle:
+        handle.write("".join(lines[100:200]))
+    (folder / "part-2.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress("".join(lines[200:]).encode()))
+    return str(folder), {"exact_duplicate": exact, "near_duplicate": near, "word_count": short}

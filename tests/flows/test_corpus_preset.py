@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-import zstandard
 
-from dprune.data import load_dataset
 from dprune.store import ArtifactStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,34 +24,11 @@ def prefect_server():
         yield
 
 
-def _corpus(folder: Path) -> dict[str, list[int]]:
-    """300 documents over three files; returns the rows that must be dropped, by reason."""
-    sentences = load_dataset("rotten_tomatoes", split="train")["text"]
-    rng = np.random.default_rng(0)
-    docs = [" ".join(sentences[i] for i in rng.choice(len(sentences), size=6, replace=False)) for _ in range(300)]
-    exact = list(range(200, 210))
-    near = list(range(210, 220))
-    short = list(range(220, 230))
-    for i, row in enumerate(exact):
-        docs[row] = docs[i].upper()
-    for i, row in enumerate(near):
-        docs[row] = docs[20 + i] + " and that is all"
-    for row, word in zip(short, "one two three four five six seven eight nine ten".split()):
-        docs[row] = f"too short: {word}"
-    lines = [json.dumps({"text": d}) + "\n" for d in docs]
-    folder.mkdir()
-    (folder / "part-0.jsonl").write_text("".join(lines[:100]))
-    with gzip.open(folder / "part-1.jsonl.gz", "wt") as handle:
-        handle.write("".join(lines[100:200]))
-    (folder / "part-2.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress("".join(lines[200:]).encode()))
-    return {"exact_duplicate": exact, "near_duplicate": near, "word_count": short}
-
-
 @pytest.mark.slow
-def test_corpus_preset_drops_duplicates_and_low_quality_rows(prefect_server, kenlm_tools, tmp_path):
-    dropped = _corpus(tmp_path / "corpus")
+def test_corpus_preset_drops_duplicates_and_low_quality_rows(prefect_server, kenlm_tools, corpus_folder, tmp_path):
+    folder, dropped = corpus_folder
     store_root = str(tmp_path / "store")
-    params, _ = parse_args(["--preset", "corpus", "--dataset", str(tmp_path / "corpus"), "--corpus", "shard_rows=128",
+    params, _ = parse_args(["--preset", "corpus", "--dataset", folder, "--corpus", "shard_rows=128",
                             "--perplexity", "order=2,discount_fallback=true,shard_rows=128",
                             "--store", store_root, "--output", str(tmp_path / "out")])
     result = prune(**params)
@@ -73,6 +46,11 @@ def test_corpus_preset_drops_duplicates_and_low_quality_rows(prefect_server, ken
     stages = {a["stage"] for a in store.ls() if a["complete"]}
     assert {"minhash", "near_duplicates", "quality", "language", "perplexity"} <= stages
     assert "embeddings" not in stages and "dynamics" not in stages
+    # a second run finds every stage (submitted side by side) in the store, and writes nothing new
+    before = {(a["stage"], a["key"]) for a in store.ls()}
+    again = prune(**{**params, "reuse_only": True, "output": str(tmp_path / "again")})
+    assert again["scores"] == result["scores"] and again["selection"] == result["selection"]
+    assert {(a["stage"], a["key"]) for a in store.ls()} == before
 
 
 def test_unknown_corpus_option_and_stage_fail_before_work(tmp_path):

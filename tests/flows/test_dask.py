@@ -14,6 +14,7 @@ from dprune.store import ArtifactStore
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
 
 
 def _run_flow(args, env, cwd):
@@ -68,3 +69,60 @@ def _numbers(column):
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
         return np.array([hash(v) for v in array.to_pylist()], dtype=float)
     return array.to_numpy(zero_copy_only=False).astype(float)
+
+
+def test_corpus_stages_run_side_by_side_on_dask_with_the_local_runs_artifacts(
+        prefect_api, kenlm_tools, corpus_folder, tmp_path, monkeypatch):
+    from distributed import Client, LocalCluster, get_task_stream
+    from distributed.utils import key_split
+
+    api_url, env = prefect_api
+    for name, value in env.items():
+        if name.startswith("PREFECT_"):
+            monkeypatch.setenv(name, value)
+    folder, _ = corpus_folder
+    common = ["--preset", "corpus", "--dataset", folder, "--corpus", "shard_rows=128",
+              "--perplexity", "order=2,discount_fallback=true,shard_rows=128"]
+    _run_flow([*common, "--store", str(tmp_path / "local"), "--output", str(tmp_path / "out-local")], env, tmp_path)
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client, get_task_stream(client) as stream:
+        _run_flow([*common, "--store", str(tmp_path / "dask"), "--output", str(tmp_path / "out-dask"),
+                   "--task-runner", "dask", "--dask-address", cluster.scheduler_address], env, tmp_path)
+    runs = [(key_split(record["key"]), record["worker"], span["start"], span["stop"])
+            for record in stream.data for span in record["startstops"] if span["action"] == "compute"]
+    names = {name for name, *_ in runs}
+    # the KenLM training, exact duplicates and LSH run on the workers, not in the flow process
+    assert {"kenlm_task", "score_task", "near_duplicates_task", "quality_shard_task", "perplexity_task"} <= names
+    kenlm = [(worker, start, stop) for name, worker, start, stop in runs if name == "kenlm_task"]
+    assert len(kenlm) == 1
+    worker, start, stop = kenlm[0]
+    beside = {name for name, other, begun, ended in runs if other != worker and begun < stop and ended > start}
+    assert beside, f"nothing ran beside the KenLM training: {sorted(runs, key=lambda run: run[2])}"
+
+    local, distributed = _artifacts(tmp_path / "local"), _artifacts(tmp_path / "dask")
+    assert set(local) == set(distributed)
+    assert {"minhash", "near_duplicates", "quality", "language", "kenlm", "perplexity"} <= {s for s, _ in local}
+    for key, table in local.items():
+        assert table.equals(distributed[key]), key
+
+
+def test_a_started_cluster_keeps_glibcs_malloc_defaults(monkeypatch):
+    import argparse
+    import copy
+    import os
+
+    import dask
+
+    from flows.prune import prune
+    from flows.settings import with_task_runner
+
+    monkeypatch.setattr(dask.config, "config", copy.deepcopy(dask.config.config))  # the test's config change only
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    args = argparse.Namespace(task_runner="dask", dask_address=None, dask_workers=1)
+    runner = with_task_runner(prune, args).task_runner
+    with runner:
+        worker_env = list(runner.client.run(os.environ.copy).values())[0]
+    # Dask's default (65536) made every large array a fresh mmap: the quality stage twice as slow
+    assert "MALLOC_TRIM_THRESHOLD_" not in worker_env
+    assert worker_env["OMP_NUM_THREADS"] == "1"  # still one thread per single-threaded worker
