@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 from datasets import Dataset
 
+from dprune.core.mapped import release_mapped
 from dprune.core.params import Constraint, validate_params
 
 DEFAULT_SCORE_COLUMN = "score"
@@ -278,7 +279,9 @@ def take_rows(data: pa.Table | pa.ChunkedArray, positions: Sequence[int] | np.nd
     if isinstance(data, pa.Table):
         return pa.Table.from_arrays([take_rows(column, positions) for column in data.columns], schema=data.schema)
     if data.num_chunks <= 1:
-        return data.take(pa.array(np.asarray(positions, dtype=np.int64), type=pa.int64()))
+        taken = data.take(pa.array(np.asarray(positions, dtype=np.int64), type=pa.int64()))
+        release_mapped(data)
+        return taken
     bounds = np.cumsum([0] + [len(chunk) for chunk in data.chunks])
     return pa.chunked_array([take_in_order(data.chunks, bounds, positions)], type=data.type)
 
@@ -288,7 +291,8 @@ def take_in_order(chunks: Iterable[Any], bounds: np.ndarray, positions: Sequence
     ``bounds[k]`` to ``bounds[k + 1]``) one after another, in the order of ``positions``.
 
     The chunks are visited once, in order, and only the rows they hold are taken from each, so
-    ``chunks`` may be a generator that opens one stored shard at a time.
+    ``chunks`` may be a generator that opens one stored shard at a time. The pages of a memory-mapped
+    chunk that the taking touched leave this process's resident memory once its rows are copied out.
     """
     positions = np.asarray(positions, dtype=np.int64)
     if positions.size and (positions.min() < 0 or positions.max() >= bounds[-1]):
@@ -303,6 +307,7 @@ def take_in_order(chunks: Iterable[Any], bounds: np.ndarray, positions: Sequence
             empty = chunk.slice(0, 0)
         if ends[k + 1] > ends[k]:
             pieces.append(chunk.take(pa.array(positions[order[ends[k]:ends[k + 1]]] - bounds[k], type=pa.int64())))
+            release_mapped(chunk)
         del chunk
     if not pieces:
         return empty

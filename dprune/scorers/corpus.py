@@ -23,6 +23,7 @@ import pyarrow as pa
 from datasets import Dataset
 
 from dprune.core.base import Scorer
+from dprune.core.mapped import release_mapped
 from dprune.corpus.exact import duplicate_groups, exact_hashes
 from dprune.corpus.language import identify_languages, language_labels
 from dprune.corpus.minhash import BACKENDS, SHINGLE_UNITS, VERIFY_MODES, near_duplicates
@@ -51,10 +52,14 @@ _NORMALIZER = [NONE, Options(tuple(NORMALIZER_PRESETS)), InstanceOf(TextNormaliz
 
 
 def text_batches(dataset: Dataset, column: str, batch_size: int) -> Iterator[pa.Array]:
-    """The text column as Arrow string arrays of ``batch_size`` rows (index mappings honoured)."""
+    """The text column as Arrow string arrays of ``batch_size`` rows (index mappings honoured).
+
+    A batch's pages of a memory-mapped dataset leave the resident memory when the next one is asked for.
+    """
     for table in dataset.with_format("arrow").iter(batch_size=batch_size):
         chunked = table.column(column)
         yield chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
+        release_mapped(chunked)
 
 
 def _text_column(dataset: Dataset, column: str) -> pa.Array:

@@ -23,6 +23,7 @@ from typing import Any, Callable, Mapping, Sequence, TypedDict
 import pyarrow as pa
 
 from dprune.core.fingerprint import compute_key
+from dprune.core.memory import release_freed
 from dprune.core.parallel import Shard, map_shards
 
 logger = logging.getLogger("dprune.stages")
@@ -113,6 +114,8 @@ def run_cached(
             writer.put_file(name, data)
         writer.write_shard(0, table)
         ref = writer.commit(schema=table.schema)
+    del output
+    release_freed()
     logger.info("%s/%s computed", stage.name, key)
     return ref
 
@@ -240,6 +243,7 @@ def run_sharded(
 
     def committed(shard: Shard) -> None:
         logger.info("%s shard %d computed", stage.name, shard.index)
+        release_freed()
         if on_shard is not None:
             on_shard(shard.index, shard.start, shard.stop)
 

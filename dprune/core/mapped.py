@@ -1,0 +1,98 @@
+"""Pages of memory-mapped files handed back once read, so a scan of a mapped table keeps one window resident.
+
+Pages of a memory-mapped file count in the resident size of the process once touched, and stay
+for as long as the mapping lives: a scan of a whole memory-mapped dataset ends with the whole file
+resident. :func:`release_mapped` tells the kernel that this process no longer needs the pages under
+some Arrow buffers (``madvise(MADV_DONTNEED)``). Only pages of read-only mappings of a file are
+released: their content stays in the page cache and is read again from there on the next access,
+so values never change; buffers in other memory (anonymous, writable) are left alone. Linux only;
+elsewhere it does nothing.
+"""
+
+from __future__ import annotations
+
+import bisect
+import ctypes
+import mmap
+import sys
+from typing import Any, Iterable
+
+import pyarrow as pa
+
+_MADV_DONTNEED = 4
+_LIBC: Any = None
+
+
+def _madvise() -> Any:
+    """libc's ``madvise`` (None off Linux or where it cannot be loaded)."""
+    global _LIBC
+    if _LIBC is None:
+        _LIBC = False
+        if sys.platform.startswith("linux"):
+            try:
+                libc = ctypes.CDLL(None, use_errno=True)
+                libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+                libc.madvise.restype = ctypes.c_int
+                _LIBC = libc
+            except (OSError, AttributeError):
+                pass
+    return _LIBC.madvise if _LIBC else None
+
+
+def read_only_file_mappings() -> list[tuple[int, int]]:
+    """``(start, end)`` of this process's read-only mappings of a file, sorted (empty off Linux)."""
+    spans = []
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                fields = line.split()
+                # address perms offset dev inode [path]: a file mapping has a nonzero inode
+                if len(fields) >= 6 and "w" not in fields[1] and fields[4] != "0" and fields[5].startswith("/"):
+                    start, end = fields[0].split("-")
+                    spans.append((int(start, 16), int(end, 16)))
+    except OSError:
+        return []
+    return sorted(spans)
+
+
+def arrow_buffers(data: Any) -> Iterable[pa.Buffer]:
+    """Every buffer under a Table, RecordBatch, ChunkedArray or Array (children included)."""
+    if isinstance(data, (pa.Table, pa.RecordBatch)):
+        for column in data.columns:
+            yield from arrow_buffers(column)
+    elif isinstance(data, pa.ChunkedArray):
+        for chunk in data.chunks:
+            yield from arrow_buffers(chunk)
+    elif isinstance(data, pa.Array):
+        yield from (b for b in data.buffers() if b is not None)
+
+
+def release_mapped(data: Any) -> int:
+    """Release this process's resident pages of read-only file mappings under ``data``'s Arrow buffers.
+
+    Only whole pages inside a buffer are released. Reading the values again afterwards is correct
+    (the kernel maps the pages back from the page cache), only slower.
+
+    Returns
+    -------
+    int
+        Bytes released (0 when nothing of ``data`` lies in such a mapping, or off Linux).
+    """
+    madvise = _madvise()
+    if madvise is None:
+        return 0
+    ranges = [(b.address, b.address + b.size) for b in arrow_buffers(data) if b.size >= mmap.PAGESIZE]
+    if not ranges:
+        return 0
+    spans = read_only_file_mappings()
+    starts = [s for s, _ in spans]
+    page = mmap.PAGESIZE
+    released = 0
+    for lo, hi in ranges:
+        i = bisect.bisect_right(starts, lo) - 1
+        if i < 0 or hi > spans[i][1]:  # not inside one read-only file mapping
+            continue
+        first, last = -(-lo // page) * page, hi // page * page
+        if last > first and madvise(first, last - first, _MADV_DONTNEED) == 0:
+            released += last - first
+    return released
