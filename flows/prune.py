@@ -314,7 +314,7 @@ def dynamics_scores(dataset_ref, embeddings_ref, settings: dict[str, Any], *, te
     dynamics_ref = train_task(dataset_ref, None if conv else embeddings_ref, reuse_only=reuse_only,
                               label_column=label_column, **settings)
     specs = [{"name": name, "params": dynamic_score_params(name, dynamics_ref, embeddings_ref,
-                                                           label_column=label_column)}
+                                                           label_column=label_column, method=settings.get("method"))}
              for name in (listed if names is None else names)]
     return scores_task(dataset_ref, specs, reuse_only=reuse_only)
 

@@ -25,9 +25,10 @@ DEFAULT_STORE = os.environ.get("DPRUNE_STORE", ".dprune/store")
 DEFAULT_EMBEDDING: dict[str, Any] = {"shard_rows": 2048}
 DEFAULT_CLUSTERING: dict[str, Any] = {"num_clusters": 10, "metric": "cosine", "score_column": "kmeans_distance"}
 DEFAULT_PERPLEXITY: dict[str, Any] = {"order": 5, "shard_rows": "auto", "score_column": "perplexity"}
-DEFAULT_DYNAMICS: dict[str, Any] = {  # epochs: the method's default (dprune.stages.dynamics.DEFAULT_EPOCHS)
-    "method": "linear_probe",
-    "seeds": [0, 1, 2],
+#: Text dynamics: partial fine-tuning with its measured defaults (README "Cheaper routes to fine-tuning quality");
+#: seeds and epochs: the method's defaults (dprune.stages.dynamics.DEFAULT_SEEDS, DEFAULT_EPOCHS).
+DEFAULT_DYNAMICS: dict[str, Any] = {
+    "method": "partial_finetune",
     "scores": ["aum", "forgetting", "el2n", "data_map_confidence", "data_map_variability", "data_map_correctness"],
 }
 #: The speech stages, on by default when the dataset has audio (see :data:`SPEECH_STAGE_DEFAULTS`).
@@ -402,15 +403,19 @@ def reads_dynamics(name: str) -> bool:
 
 
 def dynamic_score_params(name: str, dynamics_ref: Any, embeddings_ref: Any, *,
-                         label_column: str | None) -> dict[str, Any]:
+                         label_column: str | None, method: str | None = None) -> dict[str, Any]:
     """Parameters of a score listed in the dynamics stage's ``scores``.
 
     A dynamics scorer reads the dynamics artifact (every method records the end-of-epoch
     evaluation EL2N reads); ``confident_learning`` reads the embeddings (out-of-fold
-    probabilities, no training dynamics needed).
+    probabilities, no training dynamics needed). After partial fine-tuning (``method``), which
+    evaluates every epoch, EL2N is the mean over those evaluations: it ranked flipped labels best.
     """
     from dprune.core.registry import SCORERS
 
     if not reads_dynamics(name):
         return {"embeddings": embeddings_ref, "label_column": label_column, "score_column": name}
-    return {SCORERS.get(name).source_param: dynamics_ref, "score_column": name, "label_column": label_column}
+    params = {SCORERS.get(name).source_param: dynamics_ref, "score_column": name, "label_column": label_column}
+    if name == "el2n" and method == "partial_finetune":
+        params["epoch"] = "all"
+    return params

@@ -45,6 +45,8 @@ DYNAMICS = Stage("dynamics", version=4)  # 2: end-of-epoch evaluations (phase "e
 METHODS = ("linear_probe", "conv_log_mel", "partial_finetune", "fine_tune")
 #: Epochs of each method when none are given.
 DEFAULT_EPOCHS = {"linear_probe": 10, "conv_log_mel": 30, "partial_finetune": PARTIAL_EPOCHS, "fine_tune": 2}
+#: Seeds of each method when none are given (partial fine-tuning: the two its defaults were measured with).
+DEFAULT_SEEDS = {"linear_probe": (0, 1, 2), "conv_log_mel": (0, 1, 2), "partial_finetune": (0, 1), "fine_tune": (0, 1, 2)}
 #: Clips decoded at a time when the conv model's frames are computed.
 DECODE_BATCH = 256
 #: Settings of partial fine-tuning that belong to its hidden-states cache.
@@ -59,7 +61,7 @@ def dynamics_stage(
     audio_column: str = "audio",
     label_column: str = "label",
     id_column: str = "row_id",
-    seeds: int | Sequence[int] = (0, 1, 2),
+    seeds: int | Sequence[int] | None = None,
     epochs: int | None = None,
     checkpoint_dir: str | os.PathLike | None = None,
     keep_checkpoints: bool = False,
@@ -86,7 +88,7 @@ def dynamics_stage(
     audio_column : str, default "audio"
         ``conv_log_mel`` only: the dataset's audio references.
     seeds, epochs
-        Runs and passes (``epochs`` default: :data:`DEFAULT_EPOCHS`).
+        Runs and passes (defaults: :data:`DEFAULT_SEEDS`, :data:`DEFAULT_EPOCHS`).
     checkpoint_dir : path, optional
         Fine-tuning checkpoints (default :func:`default_checkpoint_root`); removed after the
         commit unless ``keep_checkpoints``.
@@ -104,7 +106,7 @@ def dynamics_stage(
     """
     if method not in METHODS:
         raise ValueError(f"The 'method' parameter of dynamics_stage must be one of {METHODS}. Got {method!r} instead.")
-    seeds = as_seeds(seeds, "dynamics_stage")
+    seeds = as_seeds(DEFAULT_SEEDS[method] if seeds is None else seeds, "dynamics_stage")
     epochs = epochs if epochs is not None else DEFAULT_EPOCHS[method]
     check_positive_int("epochs", epochs, "dynamics_stage")
     dataset = store.read(dataset_ref)

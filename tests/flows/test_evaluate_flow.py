@@ -23,7 +23,7 @@ from flows.evaluate import evaluate, parse_args  # noqa: E402
 
 FAST = {
     "embedding": {"batch_size": 32, "shard_rows": 128}, "clustering": {"num_clusters": 4}, "perplexity": False,
-    "dynamics": {"seeds": [0, 1], "epochs": 10, "learning_rate": 0.01},
+    "dynamics": {"method": "linear_probe", "seeds": [0, 1], "epochs": 10, "learning_rate": 0.01},
     "score_columns": ["aum", "kmeans_distance"], "pruners": ["top_k", "data_map_region"], "fractions": [0.3, 0.7],
 }
 
