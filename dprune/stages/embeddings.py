@@ -14,6 +14,7 @@ and the text column.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -55,9 +56,10 @@ def stored_text_fingerprint(store: Any, dataset_ref: Any, text_column: str, *, r
             _STORED_TEXT_FINGERPRINTS[known] = dataset_fingerprint(_text_view(store.read(dataset_ref), text_column,
                                                                               rename))
         else:
-            schema = _text_view(next(iter(store.read_shards(dataset_ref))), text_column, rename).features.arrow_schema
-            parts = (_text_view(shard, text_column, rename).data.table for shard in store.read_shards(dataset_ref))
-            _STORED_TEXT_FINGERPRINTS[known] = parts_fingerprint(schema, parts)
+            views = (_text_view(shard, text_column, rename) for shard in store.read_shards(dataset_ref))
+            first = next(views)  # one pass over the shards: the first gives the schema, then its rows
+            parts = (view.data.table for view in itertools.chain([first], views))
+            _STORED_TEXT_FINGERPRINTS[known] = parts_fingerprint(first.features.arrow_schema, parts)
     return _STORED_TEXT_FINGERPRINTS[known]
 
 
