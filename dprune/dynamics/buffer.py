@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from itertools import groupby
 from typing import Any, Iterable
 
 import numpy as np
@@ -20,13 +21,27 @@ import pyarrow.compute as pc
 
 from dprune.dynamics.records import PHASES, dynamics_schema, records_table
 
-__all__ = ["CHECKPOINT_RECORDS", "RecordBuffer"]
+__all__ = ["CHECKPOINT_RECORDS", "RecordBuffer", "host_concat"]
 
 #: File written into every checkpoint folder with the records so far.
 CHECKPOINT_RECORDS = "dprune_dynamics.parquet"
 #: Key of the callback's state in the checkpoint file's schema metadata.
 _META_KEY = b"dprune.callback"
 _STATS = ("pred", "correct", "prob", "margin", "loss", "el2n")
+
+
+def host_concat(tensors: Iterable[Any]) -> np.ndarray:
+    """The tensors, flattened and concatenated in order, as one host array.
+
+    The tensors may live on different devices (a training step's on the GPU, an eval pass's
+    predictions on the host): each run of tensors on one device is concatenated there and copied
+    to the host once.
+    """
+    import torch
+
+    flat = (tensor.detach().reshape(-1) for tensor in tensors)
+    runs = [torch.cat(list(run)).cpu().numpy() for _, run in groupby(flat, key=lambda tensor: tensor.device)]
+    return np.concatenate(runs)
 
 
 class RecordBuffer:
@@ -48,23 +63,21 @@ class RecordBuffer:
         """Move the pending micro-batches to the host as one chunk (``ids[position]`` as row ids)."""
         if not self.pending:
             return
-        import torch
-
         pending, self.pending = self.pending, []
         epochs = np.concatenate([np.full(len(p[2]), p[0], dtype=np.int64) for p in pending])
         steps = np.concatenate([np.full(len(p[2]), p[1], dtype=np.int64) for p in pending])
-        positions = torch.cat([p[2].reshape(-1) for p in pending]).cpu().numpy().astype(np.int64)
+        positions = host_concat([p[2] for p in pending]).astype(np.int64)
         chunk = {
             "seed": np.full(len(positions), seed, dtype=np.int64),
             "epoch": epochs,
             "step": steps,
             "position": positions,
             "row_id": ids[positions] if ids is not None else positions,
-            "label": torch.cat([p[3].reshape(-1) for p in pending]).cpu().numpy(),
+            "label": host_concat([p[3] for p in pending]),
             "phase": np.concatenate([np.full(len(p[2]), p[5], dtype=object) for p in pending]),
         }
         for field in _STATS:
-            chunk[field] = torch.cat([p[4][field] for p in pending]).cpu().numpy()
+            chunk[field] = host_concat([p[4][field] for p in pending])
         self.chunks.append(chunk)
 
     @property
