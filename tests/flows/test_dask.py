@@ -113,6 +113,7 @@ def test_a_started_cluster_keeps_glibcs_malloc_defaults(monkeypatch):
     import os
 
     import dask
+    import distributed  # noqa: F401  (its defaults in the config before the copy, run alone or not)
 
     from flows.prune import prune
     from flows.settings import with_task_runner
