@@ -377,12 +377,16 @@ def with_task_runner(flow: Any, args: argparse.Namespace) -> Any:
     """``flow`` with the task runner chosen on the command line.
 
     The default (one thread, as the flows are declared) returns ``flow`` itself: a copy made
-    by ``with_options`` costs Prefect another pass over the flow's parameter schema.
+    by ``with_options`` costs Prefect another pass over the flow's parameter schema. A cluster the
+    flow starts itself starts as the flow run begins, its workers warm
+    (:class:`flows.dask_runner.StartedDaskTaskRunner`); ``--dask-address`` connects to a running one.
     """
     if args.task_runner != "dask":
         return flow
     try:
         from prefect_dask import DaskTaskRunner
+
+        from flows.dask_runner import StartedDaskTaskRunner, task_modules
     except ImportError as error:
         raise SystemExit("error: --task-runner dask needs the dask extra: pip install -e '.[dask]'") from error
     if args.dask_address:
@@ -393,8 +397,9 @@ def with_task_runner(flow: Any, args: argparse.Namespace) -> Any:
     # mmap threshold: every array over 128 KiB is then mapped and zeroed afresh, and the quality
     # statistics took twice their local time on a worker. Workers get glibc's defaults, as a local run.
     dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None})
-    cluster = {"n_workers": args.dask_workers, "threads_per_worker": 1}
-    return flow.with_options(task_runner=DaskTaskRunner(cluster_kwargs=cluster))
+    # The cluster starts while the flow loads the dataset; each worker imports the task modules as it starts.
+    cluster = {"n_workers": args.dask_workers, "threads_per_worker": 1, "preload": task_modules()}
+    return flow.with_options(task_runner=StartedDaskTaskRunner(cluster_kwargs=cluster))
 
 
 def reads_dynamics(name: str) -> bool:

@@ -113,6 +113,7 @@ def test_a_started_cluster_keeps_glibcs_malloc_defaults(monkeypatch):
     import os
 
     import dask
+    import distributed  # noqa: F401  (its defaults in the config before the copy, run alone or not)
 
     from flows.prune import prune
     from flows.settings import with_task_runner
@@ -126,3 +127,42 @@ def test_a_started_cluster_keeps_glibcs_malloc_defaults(monkeypatch):
     # Dask's default (65536) made every large array a fresh mmap: the quality stage twice as slow
     assert "MALLOC_TRIM_THRESHOLD_" not in worker_env
     assert worker_env["OMP_NUM_THREADS"] == "1"  # still one thread per single-threaded worker
+
+
+def test_the_flows_own_cluster_imports_the_task_modules_before_the_first_task(prefect_api, monkeypatch):
+    import argparse
+    import threading
+
+    from prefect import flow, task
+    from prefect.context import FlowRunContext
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.dask_runner import task_modules
+    from flows.settings import with_task_runner
+
+    api_url, env = prefect_api
+    for name, value in env.items():
+        if name.startswith("PREFECT_"):
+            monkeypatch.setenv(name, value)  # the workers report to the real server
+
+    def imported():
+        return sorted(name for name in task_modules() if name in sys.modules)
+
+    @task
+    def first_task():
+        return imported(), sorted(thread.name for thread in threading.enumerate())
+
+    @flow
+    def probe():
+        before = FlowRunContext.get().task_runner.client.run(imported)  # every worker, before any task
+        return before, first_task.submit().result()
+
+    args = argparse.Namespace(task_runner="dask", dask_address=None, dask_workers=2)
+    with temporary_settings(updates={PREFECT_API_URL: api_url}):
+        before, (during, threads) = with_task_runner(probe, args)()
+    expected = sorted(task_modules())
+    assert {"prefect.task_engine", "tasks.kenlm", "tasks.minhash", "tasks.perplexity"} <= set(expected)
+    assert len(before) == 2 and all(names == expected for names in before.values()), before
+    assert during == expected
+    # the copy of the flow's runner that Prefect enters for a task on a worker starts no cluster of its own
+    assert "dprune-dask-start" not in threads
