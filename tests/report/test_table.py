@@ -56,3 +56,13 @@ def test_bad_input_is_named_before_any_work():
         selection_table(data.map(lambda r: {"row_id": 1}), [0])
     with pytest.raises(ValueError, match="clashes"):
         selection_table(data.rename_column("aum", "kept"), [0], score_columns=["kept"])
+
+
+def test_score_values_read_already_are_the_table_columns_themselves():
+    data = _dataset()
+    values = {"perplexity": np.linspace(1, 60, 6), "aum": np.linspace(-1, 1, 6)}
+    table = selection_table(data, [1, 4], score_values=values)
+    assert table.equals(selection_table(data, [1, 4]))
+    assert np.shares_memory(table.column("perplexity").chunk(0).to_numpy(), values["perplexity"])
+    with pytest.raises(ValueError, match=r"score_values\['aum'\] holds 5 values for a dataset of 6 rows"):
+        selection_table(data, [0], score_values={"aum": np.zeros(5)})
