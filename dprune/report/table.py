@@ -162,7 +162,14 @@ def selection_table(
 
 
 def _check_unique_ids(table: pa.Table) -> None:
-    if pc.count_distinct(table.column(ROW_ID)).as_py() != table.num_rows:
+    ids = table.column(ROW_ID)
+    if pa.types.is_integer(ids.type) and ids.null_count == 0:
+        # a sorted copy: 8 bytes per row, where Arrow's distinct count builds a hash table of ~14 times that
+        values = np.sort(ids.to_numpy())
+        unique = not bool((values[1:] == values[:-1]).any())
+    else:
+        unique = pc.count_distinct(ids).as_py() == table.num_rows
+    if not unique:
         raise ValueError(
             f"Column {ROW_ID!r} must identify each row once; it has duplicates. Load the data with a unique "
             "id_column or let dPrune number the rows."
