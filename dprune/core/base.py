@@ -291,8 +291,10 @@ def take_in_order(chunks: Iterable[Any], bounds: np.ndarray, positions: Sequence
     ``bounds[k]`` to ``bounds[k + 1]``) one after another, in the order of ``positions``.
 
     The chunks are visited once, in order, and only the rows they hold are taken from each, so
-    ``chunks`` may be a generator that opens one stored shard at a time. The pages of a memory-mapped
-    chunk that the taking touched leave this process's resident memory once its rows are copied out.
+    ``chunks`` may be a generator that opens one stored shard at a time, and yields None for a chunk
+    that holds none of the positions (so it need not be opened; with no positions at all, the first
+    chunk gives the empty result). The pages of a memory-mapped chunk that the taking touched leave
+    this process's resident memory once its rows are copied out.
     """
     positions = np.asarray(positions, dtype=np.int64)
     if positions.size and (positions.min() < 0 or positions.max() >= bounds[-1]):
@@ -303,6 +305,8 @@ def take_in_order(chunks: Iterable[Any], bounds: np.ndarray, positions: Sequence
     ends = np.searchsorted(chunk_of[order], np.arange(len(bounds)))
     pieces, empty = [], None
     for k, chunk in enumerate(chunks):
+        if chunk is None:
+            continue
         if empty is None:
             empty = chunk.slice(0, 0)
         if ends[k + 1] > ends[k]:

@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dprune.core.cache import user_cache_dir
-from dprune.core.mapped import release_mapped
+from dprune.core.mapped import MappedReleaser
 
 __all__ = [
     "KEY_LENGTH",
@@ -241,8 +241,9 @@ def iter_table_windows(data: Any, window_rows: int) -> tuple[pa.Schema, Iterable
     Windows are cut at fixed row offsets, whatever the source chunking, and a
     ``Dataset``'s indices mapping (``select``, ``shuffle``, ``filter``) is respected.
     The last window may be shorter; an empty input yields no window. When the next window is
-    asked for, the pages of a memory-mapped file under the previous one leave this process's
-    resident memory (:func:`~dprune.core.mapped.release_mapped`; still readable, from the page cache).
+    asked for, the previous one is done with: the pages of a memory-mapped file under the windows
+    read leave this process's resident memory every few windows and at the end
+    (:class:`~dprune.core.mapped.MappedReleaser`; still readable, from the page cache).
     """
     if window_rows < 1:
         raise ValueError(f"window_rows must be >= 1, got {window_rows}.")
@@ -252,10 +253,14 @@ def iter_table_windows(data: Any, window_rows: int) -> tuple[pa.Schema, Iterable
         table = data
 
         def gen() -> Iterable[pa.Table]:
-            for off in range(0, table.num_rows, window_rows):
-                window = table.slice(off, window_rows)
-                yield window
-                release_mapped(window)  # the caller is done with it: a scan keeps one window resident
+            releaser = MappedReleaser()
+            try:
+                for off in range(0, table.num_rows, window_rows):
+                    window = table.slice(off, window_rows)
+                    yield window
+                    releaser.add(window)  # the caller is done with it: a scan keeps a few windows resident
+            finally:
+                releaser.flush()
 
         return table.schema, gen()
     if is_hf_dataset(data):

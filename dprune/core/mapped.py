@@ -7,6 +7,11 @@ some Arrow buffers (``madvise(MADV_DONTNEED)``). Only pages of read-only mapping
 released: their content stays in the page cache and is read again from there on the next access,
 so values never change; buffers in other memory (anonymous, writable) are left alone. Linux only;
 elsewhere it does nothing.
+
+Finding those mappings reads ``/proc/self/maps`` (a few milliseconds); :class:`MappedReleaser`
+releases the pieces of a scan together, once per :data:`RELEASE_EVERY_BYTES` read, so the file is
+read once for many windows. The pages under a buffer are released only while the buffer is still
+held, so its mapping cannot have been unmapped, nor the address range reused, in between.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from typing import Any, Iterable
 import pyarrow as pa
 
 _MADV_DONTNEED = 4
+#: Bytes of Arrow buffers a :class:`MappedReleaser` holds (resident) before it releases them together.
+RELEASE_EVERY_BYTES = 16 << 20
 _LIBC: Any = None
 
 
@@ -56,7 +63,7 @@ def read_only_file_mappings() -> list[tuple[int, int]]:
 
 
 def arrow_buffers(data: Any) -> Iterable[pa.Buffer]:
-    """Every buffer under a Table, RecordBatch, ChunkedArray or Array (children included)."""
+    """Every buffer under a Table, RecordBatch, ChunkedArray or Array (children included), or a list of them."""
     if isinstance(data, (pa.Table, pa.RecordBatch)):
         for column in data.columns:
             yield from arrow_buffers(column)
@@ -65,10 +72,14 @@ def arrow_buffers(data: Any) -> Iterable[pa.Buffer]:
             yield from arrow_buffers(chunk)
     elif isinstance(data, pa.Array):
         yield from (b for b in data.buffers() if b is not None)
+    elif isinstance(data, (list, tuple)):
+        for part in data:
+            yield from arrow_buffers(part)
 
 
 def release_mapped(data: Any) -> int:
-    """Release this process's resident pages of read-only file mappings under ``data``'s Arrow buffers.
+    """Release this process's resident pages of read-only file mappings under ``data``'s Arrow buffers
+    (``data``: Arrow data or a list of it; ``/proc/self/maps`` is read once for all of it).
 
     Only whole pages inside a buffer are released. Reading the values again afterwards is correct
     (the kernel maps the pages back from the page cache), only slower.
@@ -96,3 +107,33 @@ def release_mapped(data: Any) -> int:
         if last > first and madvise(first, last - first, _MADV_DONTNEED) == 0:
             released += last - first
     return released
+
+
+class MappedReleaser:
+    """Releases the pieces of a scan (:func:`release_mapped`) in groups of about ``every_bytes``.
+
+    :meth:`add` holds a piece the caller is done with; once the pieces held reach ``every_bytes``
+    (and at :meth:`flush`), their pages are released together and the pieces dropped. A scan thus
+    keeps at most about ``every_bytes`` more resident than one piece, and reads ``/proc/self/maps``
+    once per group instead of once per piece.
+    """
+
+    def __init__(self, every_bytes: int = RELEASE_EVERY_BYTES) -> None:
+        self.every_bytes = every_bytes
+        self.held: list[Any] = []
+        self.held_bytes = 0
+        self.released = 0
+
+    def add(self, data: Any) -> None:
+        """Hold ``data`` (Arrow) until its group is released."""
+        self.held.append(data)
+        self.held_bytes += data.nbytes  # a slice's own bytes, not its parent buffers' whole size
+        if self.held_bytes >= self.every_bytes:
+            self.flush()
+
+    def flush(self) -> int:
+        """Release what is held now; the bytes released."""
+        released = release_mapped(self.held) if self.held else 0
+        self.held, self.held_bytes = [], 0
+        self.released += released
+        return released

@@ -23,7 +23,7 @@ import pyarrow as pa
 from datasets import Dataset
 
 from dprune.core.base import Scorer
-from dprune.core.mapped import release_mapped
+from dprune.core.mapped import MappedReleaser
 from dprune.corpus.exact import duplicate_groups, exact_hashes
 from dprune.corpus.language import identify_languages, language_labels
 from dprune.corpus.minhash import BACKENDS, SHINGLE_UNITS, VERIFY_MODES, near_duplicates
@@ -54,12 +54,17 @@ _NORMALIZER = [NONE, Options(tuple(NORMALIZER_PRESETS)), InstanceOf(TextNormaliz
 def text_batches(dataset: Dataset, column: str, batch_size: int) -> Iterator[pa.Array]:
     """The text column as Arrow string arrays of ``batch_size`` rows (index mappings honoured).
 
-    A batch's pages of a memory-mapped dataset leave the resident memory when the next one is asked for.
+    The pages of a memory-mapped dataset under the batches read leave the resident memory every few
+    batches (:class:`~dprune.core.mapped.MappedReleaser`).
     """
-    for table in dataset.with_format("arrow").iter(batch_size=batch_size):
-        chunked = table.column(column)
-        yield chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
-        release_mapped(chunked)
+    releaser = MappedReleaser()
+    try:
+        for table in dataset.with_format("arrow").iter(batch_size=batch_size):
+            chunked = table.column(column)
+            yield chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
+            releaser.add(chunked)
+    finally:
+        releaser.flush()
 
 
 def _text_column(dataset: Dataset, column: str) -> pa.Array:

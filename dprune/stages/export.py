@@ -72,8 +72,11 @@ def export_stage(
             "rows_kept": len(positions),
             "kept_row_ids": column_to_numpy(selection, ROW_ID).tolist(),
         }
-        paths.kept_ids.write_text(json.dumps(manifest, indent=1))
-        pq.write_table(scores_table(selection_table_of(store, selection_ref, scored=scored)), paths.scores)
+        with paths.kept_ids.open("w") as file:  # streamed: the ids' text is never one string in memory
+            json.dump(manifest, file, indent=1)
+        del manifest
+        pq.write_table(scores_table(selection_table_of(store, selection_ref, scored=scored, scores=scores)),
+                       paths.scores)
     return final
 
 

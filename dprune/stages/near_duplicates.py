@@ -26,6 +26,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pyarrow as pa
 
+from dprune.core.memory import release_freed
 from dprune.corpus.minhash import (
     band_keys,
     components,
@@ -35,27 +36,36 @@ from dprune.corpus.minhash import (
     signature_similarity,
 )
 from dprune.stages.minhash import table_to_signatures
-from dprune.store.layout import schema_from_b64
 from dprune.stages.runner import Stage, StageOutput, run_cached
 from dprune.stages.scores import columns_stage
+from dprune.store.layout import schema_from_b64
 
 logger = logging.getLogger("dprune.stages")
 NEAR_DUPLICATES = Stage("near_duplicates", version=1)
 PAIRS = Stage("near_duplicate_pairs", version=1)
 PAIRS_SCHEMA = pa.schema([("first", pa.int64()), ("second", pa.int64()), ("similarity", pa.float64())])
 VERIFY_MODES = ("exact", "estimate")
+#: Candidate pairs verified together by exact Jaccard: their rows' texts and shingle sets are held at once.
+VERIFY_PAIRS = 4_096
 
 
 def _similarity(store: Any, dataset_ref: Any, signatures_ref: Any, pairs: np.ndarray, verify: str) -> np.ndarray:
-    involved = np.unique(pairs)  # only the rows of candidate pairs are read again, shard by shard
     if verify == "estimate":
+        involved = np.unique(pairs)  # only the rows of candidate pairs are read again, shard by shard
         signatures = table_to_signatures(store.take(signatures_ref, involved))
         return signature_similarity(signatures, np.searchsorted(involved, pairs))
     manifest = store.manifest(signatures_ref)
     config, text_column = manifest["config"], manifest["meta"]["text_column"]
-    texts = store.take(dataset_ref, involved, columns=[text_column]).column(text_column)
-    return pair_jaccard(pairs, involved, texts, unit=config["unit"], ngram=config["ngram"],
-                        normalizer=_normalizer(config["normalizer"]))
+    normalizer = _normalizer(config["normalizer"])
+    similarity = [np.zeros(0, dtype=np.float64)]
+    # a group of pairs at a time: the texts and shingle sets held are those of one group's rows
+    for start in range(0, len(pairs), VERIFY_PAIRS):
+        group = pairs[start:start + VERIFY_PAIRS]
+        involved = np.unique(group)
+        texts = store.take(dataset_ref, involved, columns=[text_column]).column(text_column)
+        similarity.append(pair_jaccard(group, involved, texts, unit=config["unit"], ngram=config["ngram"],
+                                       normalizer=normalizer))
+    return np.concatenate(similarity)
 
 
 def _normalizer(config: dict) -> Any:
@@ -82,14 +92,17 @@ def first_shared_in(store: Any, signatures_ref: Any, rows: int, first_band: int,
     signatures, one memory-mapped shard at a time; the earlier bands are compared on the
     candidate rows alone.
     """
-    keys, usable = [np.zeros((0, stop_band - first_band), dtype=np.uint64)], [np.zeros(0, dtype=bool)]
+    n = store.manifest(signatures_ref)["meta"]["num_rows"]
+    keys, usable = np.empty((n, stop_band - first_band), dtype=np.uint64), np.empty(n, dtype=bool)  # filled in place
+    done = 0
     for shard in store.read_shards(signatures_ref):
         for batch in shard.data.table.to_batches(max_chunksize=100_000):
-            batch_keys, batch_usable = band_keys(table_to_signatures(batch), stop_band - first_band, rows, first_band)
-            keys.append(batch_keys)
-            usable.append(batch_usable)
+            end = done + batch.num_rows
+            keys[done:end], usable[done:end] = band_keys(table_to_signatures(batch), stop_band - first_band, rows,
+                                                         first_band)
+            done = end
         del shard
-    pairs = pairs_from_band_keys(np.concatenate(keys), np.concatenate(usable))
+    pairs = pairs_from_band_keys(keys, usable)
     del keys
     if first_band and len(pairs):
         involved = np.unique(pairs)
@@ -138,6 +151,8 @@ def pairs_stage(
             writer.write_shard(piece, pa.table({"first": pairs[:, 0], "second": pairs[:, 1],
                                                 "similarity": similarity}, schema=PAIRS_SCHEMA))
             logger.info("near_duplicate_pairs piece %d: %d candidates", piece, len(pairs))
+            del pairs, similarity
+            release_freed()  # what this piece's keys and shingles took, back before the next piece
             if on_piece is not None:
                 on_piece(piece)
         if pieces is not None:

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import pyarrow as pa
 
@@ -25,7 +25,7 @@ from dprune.data.labels import LabelMapping
 from dprune.report import build_report, selection_table, summarize
 from dprune.report.interactive import page_identity
 from dprune.stages.runner import Stage, StageOutput, run_cached
-from dprune.stages.scores import attach_scores
+from dprune.stages.scores import attach_scores, read_scores
 
 REPORT = Stage("report", version=3)
 SUMMARY_FILE = "summary.json"
@@ -70,13 +70,16 @@ def selection_table_of(
     text_column: str | None = None,
     label_column: str | None = None,
     scored: Any = None,
+    scores: Mapping[str, Any] | None = None,
 ) -> pa.Table:
     """The all-rows table of a stored selection (see :func:`dprune.report.selection_table`).
 
     The text and label columns default to the ones recorded when the dataset was
     loaded; label names come from the mapping recorded there, else from a
     ``ClassLabel`` feature. ``scored``: the selection's dataset with its scores already
-    attached (:func:`~dprune.stages.scores.attach_scores`), so they are not read again.
+    attached (:func:`~dprune.stages.scores.attach_scores`), and ``scores`` the score columns read
+    for it (:func:`~dprune.stages.scores.read_scores`), so they are not read again. The table's
+    score columns are these arrays themselves, not a second copy of them.
     """
     dataset_ref, score_refs = selection_parents(store, selection_ref)
     loaded = store.manifest(dataset_ref)
@@ -86,7 +89,8 @@ def selection_table_of(
     recorded = loaded.get("meta", {}).get("label_mapping")
     audio_column = loaded.get("meta", {}).get("audio_column")
     if scored is None:
-        scored = attach_scores(store, dataset_ref, score_refs)
+        scores = read_scores(store, dataset_ref, score_refs) if scores is None else scores
+        scored = attach_scores(store, dataset_ref, score_refs, scores)
     positions = column_to_numpy(store.read(selection_ref), "position")
     return selection_table(
         scored, positions,
@@ -96,6 +100,7 @@ def selection_table_of(
         label_mapping=LabelMapping.from_dict(recorded) if recorded else None,
         dropped_by=drop_rules_of(store.manifest(selection_ref).get("config", {}), scored),
         audio_column=audio_column or "audio",
+        score_values=scores,
     )
 
 

@@ -616,11 +616,7 @@ class ArtifactStore:
 
         ref = self.resolve(stage_or_ref, key)
         m = self.manifest(ref)
-        paths = self._shard_paths(ref, m, verify)
-        try:
-            parts = [datasets.Dataset.from_file(p, in_memory=False) for p in paths]
-        except (pa.ArrowException, OSError, ValueError) as exc:
-            raise self._corrupt(ref, [f"a shard cannot be opened as Arrow IPC ({exc})"]) from exc
+        parts = [self._open_shard(ref, p) for p in self._shard_paths(ref, m, verify)]
         ds = parts[0] if len(parts) == 1 else datasets.concatenate_datasets(parts)
         if len(ds) != m["num_rows"]:
             raise self._corrupt(ref, [f"{len(ds)} rows read, manifest says {m['num_rows']}"])
@@ -634,34 +630,50 @@ class ArtifactStore:
         shard resident, where :meth:`read` keeps every page it touched mapped for as long as the
         dataset lives. Checks as :meth:`read`.
         """
-        import datasets
-
         ref = self.resolve(stage_or_ref, key)
         m = self.manifest(ref)
         rows = 0
         for path in self._shard_paths(ref, m, verify):
-            try:
-                shard = datasets.Dataset.from_file(path, in_memory=False)
-            except (pa.ArrowException, OSError, ValueError) as exc:
-                raise self._corrupt(ref, [f"a shard cannot be opened as Arrow IPC ({exc})"]) from exc
+            shard = self._open_shard(ref, path)
             rows += len(shard)
             yield shard
             del shard
         if rows != m["num_rows"]:
             raise self._corrupt(ref, [f"{rows} rows read, manifest says {m['num_rows']}"])
 
+    def _open_shard(self, ref: ArtifactRef, path: str) -> Any:
+        """One checked shard file of ``ref`` as a memory-mapped ``datasets.Dataset``."""
+        import datasets
+
+        try:
+            return datasets.Dataset.from_file(path, in_memory=False)
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise self._corrupt(ref, [f"a shard cannot be opened as Arrow IPC ({exc})"]) from exc
+
     def take(self, stage_or_ref: Any, positions: Any, *, columns: list[str] | None = None,
              verify: bool = False) -> pa.Table:
         """The rows ``positions`` of an artifact (its ``columns``, default all), in that order, as one table.
 
-        Read shard by shard (:meth:`read_shards`): only the shards holding the rows are read, one
-        at a time, and only those rows are copied out of them.
+        Read shard by shard: only the shards holding the rows are opened, one at a time, and only
+        those rows are copied out of them (every shard is checked as in :meth:`read`).
         """
         ref = self.resolve(stage_or_ref)
-        bounds = np.cumsum([0] + [shard["rows"] for shard in self.manifest(ref)["shards"]])
-        tables = (shard.data.table if columns is None else shard.data.table.select(columns)
-                  for shard in self.read_shards(ref, verify=verify))
-        return take_in_order(tables, bounds, positions)
+        m = self.manifest(ref)
+        bounds = np.cumsum([0] + [shard["rows"] for shard in m["shards"]])
+        positions = np.asarray(positions, dtype=np.int64)
+        # the shards holding a row (the first one alone when there is none: it gives the empty table's schema)
+        holding = set((np.searchsorted(bounds, positions, side="right") - 1).tolist()) if positions.size else {0}
+        paths = self._shard_paths(ref, m, verify)
+
+        def tables() -> Iterable[pa.Table | None]:
+            for k, path in enumerate(paths):
+                if k not in holding:
+                    yield None
+                    continue
+                table = self._open_shard(ref, path).data.table
+                yield table if columns is None else table.select(columns)
+
+        return take_in_order(tables(), bounds, positions)
 
     def read_table(self, stage_or_ref: Any, key: str | None = None, *, verify: bool = False) -> pa.Table:
         """Like :meth:`read` but returns a (memory-mapped) ``pyarrow.Table``."""

@@ -86,8 +86,16 @@ class LocalBackend:
             finally:
                 os.close(fd)
 
-    def put_atomic(self, src: str, path: str, size: int) -> None:
+    def put_atomic(self, src: str, path: str, size: int, *, move: bool = False) -> None:
+        """Copy (or with ``move``, rename: same filesystem) the local file ``src`` to ``path`` atomically."""
         os.makedirs(os.path.dirname(path), exist_ok=True)
+        if move:
+            with open(src, "rb+") as f:
+                os.fsync(f.fileno())
+            if os.path.getsize(src) != size:
+                raise OSError(f"{src} has {os.path.getsize(src)} bytes, not {size} (was it modified?)")
+            os.replace(src, path)
+            return
         tmp = tmp_name(path)
         try:
             shutil.copyfile(src, tmp)
@@ -195,7 +203,8 @@ class FsspecBackend:
             self._quiet_rm(tmp)
             raise
 
-    def put_atomic(self, src: str, path: str, size: int) -> None:
+    def put_atomic(self, src: str, path: str, size: int, *, move: bool = False) -> None:
+        """Upload the local file ``src`` to ``path`` atomically (with ``move``, remove ``src`` once uploaded)."""
         self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
         tmp = tmp_name(path)
         try:
@@ -204,6 +213,8 @@ class FsspecBackend:
         except BaseException:
             self._quiet_rm(tmp)
             raise
+        if move:
+            silent_remove(src)
 
     def move(self, src: str, dst: str) -> None:
         self.fs.makedirs(posixpath.dirname(dst), exist_ok=True)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pyarrow as pa
 
 from dprune.core.fingerprint import is_hf_dataset, iter_table_windows
 
-__all__ = ["TARGET_SHARD_BYTES", "conform", "default_shard_rows", "schema_diff", "serialize_shard", "to_table"]
+__all__ = ["TARGET_SHARD_BYTES", "conform", "default_shard_rows", "schema_diff", "to_table", "write_shard_file"]
 
 #: Default shard size for :meth:`ArtifactStore.write_table` when ``shard_rows`` is None.
 TARGET_SHARD_BYTES = 128 << 20
@@ -59,17 +60,17 @@ def schema_diff(expected: pa.Schema, got: pa.Schema) -> str:
     return "; ".join(parts) or "schemas differ"
 
 
-def serialize_shard(table: pa.Table) -> pa.Buffer:
-    """``table`` as one Arrow IPC stream (chunks combined when they fit)."""
+def write_shard_file(table: pa.Table, path: str) -> int:
+    """Write ``table`` to the local file ``path`` as one Arrow IPC stream (chunks combined when they fit);
+    return its size. The stream goes to the file as it is written, never whole into memory."""
     if any(col.num_chunks > 1 for col in table.columns):
         try:
             table = table.combine_chunks()
         except (pa.ArrowInvalid, pa.ArrowCapacityError):  # e.g. > 2 GiB of strings: keep chunks
             pass
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
+    with pa.OSFile(path, "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
-    return sink.getvalue()
+    return os.path.getsize(path)
 
 
 def default_shard_rows(data: Any) -> int:

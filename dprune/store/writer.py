@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import posixpath
+import tempfile
 import weakref
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,7 @@ import pyarrow as pa
 
 from dprune.core.fingerprint import normalize_config
 from dprune.store import checksums
-from dprune.store.backends import Entry, LocalBackend
+from dprune.store.backends import Entry, LocalBackend, silent_remove, tmp_name
 from dprune.store.errors import IncompleteArtifactError, SchemaMismatchError
 from dprune.store.layout import (
     FILE_PATH_RE,
@@ -34,7 +35,7 @@ from dprune.store.layout import (
 )
 from dprune.store.leases import Lease
 from dprune.store.refs import ArtifactRef, check_name
-from dprune.store.tables import conform, schema_diff, serialize_shard, to_table
+from dprune.store.tables import conform, schema_diff, to_table, write_shard_file
 
 if TYPE_CHECKING:
     from dprune.store.artifacts import ArtifactStore
@@ -191,8 +192,12 @@ class ShardedWriter:
         done = self._committed_shards()
         return [i for i in range(n) if i not in done]
 
-    def _put_bytes(self, rel: str, payload: Any, sha: str, size: int, src: str | None = None) -> None:
-        """Write a content-named file unless identical bytes are already there (proved by sha256)."""
+    def _put_bytes(self, rel: str, payload: Any, sha: str, size: int, src: str | None = None,
+                   move: bool = False) -> None:
+        """Write a content-named file unless identical bytes are already there (proved by sha256).
+
+        The bytes are ``payload``, or the local file ``src`` (renamed into place with ``move``).
+        """
         path = self._b.join(self._dir, *rel.split("/"))
         existing = self._b.info(path)
         if existing is not None and existing.size == size:
@@ -204,7 +209,7 @@ class ShardedWriter:
         if src is None:
             self._b.write_atomic(path, payload)
         else:
-            self._b.put_atomic(src, path, size)
+            self._b.put_atomic(src, path, size, move=move)
         checksums.remember(self._b, path, sha)
 
     def write_shard(self, i: int, data: Any) -> dict:
@@ -239,12 +244,19 @@ class ShardedWriter:
                 "the same columns and types; cast the shard (table.cast(schema)) before writing."
             )
         table = conform(table, self._schema)
-        buf = serialize_shard(table)
-        sha = hashlib.sha256(buf).hexdigest()
-        name = f"shard-{i:05d}-{sha[:16]}.arrow"
-        self._put_bytes(name, buf, sha, buf.size)
+        # Written to a local file first (next to the shard on a local store), so the serialized shard is
+        # never a second copy of the table in memory; then hashed, and renamed (or uploaded) into place.
+        spool = tmp_name(self._b.join(self._dir, f"shard-{i:05d}.arrow") if self._b.local
+                         else os.path.join(tempfile.gettempdir(), f"dprune-shard-{i:05d}.arrow"))
+        try:
+            size = write_shard_file(table, spool)
+            sha = checksums.file_sha256(LocalBackend(), spool)
+            name = f"shard-{i:05d}-{sha[:16]}.arrow"
+            self._put_bytes(name, None, sha, size, spool, move=True)
+        finally:
+            silent_remove(spool)
         sidecar = {"format_version": FORMAT_VERSION, "index": i, "name": name, "rows": table.num_rows,
-                   "bytes": buf.size, "sha256": sha, "schema": schema_b64(self._schema), "plan": self._plan}
+                   "bytes": size, "sha256": sha, "schema": schema_b64(self._schema), "plan": self._plan}
         self._b.write_atomic(self._b.join(self._index, f"shard-{i:05d}.json"), json_bytes(sidecar))
         return {k: sidecar[k] for k in ("index", "name", "rows", "bytes", "sha256")}
 

@@ -9,7 +9,7 @@ import pytest
 
 from dprune.core.base import take_rows
 from dprune.core.fingerprint import dataset_fingerprint
-from dprune.core.mapped import read_only_file_mappings, release_mapped
+from dprune.core.mapped import MappedReleaser, read_only_file_mappings, release_mapped
 
 linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="madvise and /proc are Linux only")
 
@@ -74,3 +74,22 @@ def test_scans_keep_about_one_window_resident(mapped):
     taken = take_rows(table, positions)
     assert rss_file_kib() - before < 5_000
     assert taken.equals(twin.take(positions))
+
+
+@linux
+def test_releaser_releases_a_scans_pieces_in_groups(mapped):
+    table, twin = mapped
+    pieces = [table.slice(offset, 4_000) for offset in range(0, ROWS, 4_000)]  # ~4 MB each
+    releaser = MappedReleaser(every_bytes=3 * pieces[0].nbytes)
+    touch(table)
+    before = rss_file_kib()
+    releaser.add(pieces[0])
+    releaser.add(pieces[1])
+    assert releaser.released == 0 and len(releaser.held) == 2  # below the group size: held, still resident
+    releaser.add(pieces[2])
+    assert releaser.released > 0 and releaser.held == []  # the group of three released at once
+    for piece in pieces[3:]:
+        releaser.add(piece)
+    releaser.flush()
+    assert releaser.held == [] and rss_file_kib() < before - 20_000
+    assert table.equals(twin)

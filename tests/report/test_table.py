@@ -56,3 +56,22 @@ def test_bad_input_is_named_before_any_work():
         selection_table(data.map(lambda r: {"row_id": 1}), [0])
     with pytest.raises(ValueError, match="clashes"):
         selection_table(data.rename_column("aum", "kept"), [0], score_columns=["kept"])
+
+
+def test_score_values_read_already_are_the_table_columns_themselves():
+    data = _dataset()
+    values = {"perplexity": np.linspace(1, 60, 6), "aum": np.linspace(-1, 1, 6)}
+    table = selection_table(data, [1, 4], score_values=values)
+    assert table.equals(selection_table(data, [1, 4]))
+    assert np.shares_memory(table.column("perplexity").chunk(0).to_numpy(), values["perplexity"])
+    with pytest.raises(ValueError, match=r"score_values\['aum'\] holds 5 values for a dataset of 6 rows"):
+        selection_table(data, [0], score_values={"aum": np.zeros(5)})
+
+
+def test_repeated_row_ids_are_refused_whatever_their_type():
+    data = _dataset().remove_columns("row_id")
+    for ids in ([10, 11, 12, 13, 14, 15], ["a", "b", "c", "d", "e", "f"]):
+        assert selection_table(data.add_column("row_id", ids), [0]).num_rows == 6
+        repeated = ids[:5] + ids[2:3]  # the third id twice
+        with pytest.raises(ValueError, match="duplicates"):
+            selection_table(data.add_column("row_id", repeated), [0])

@@ -9,6 +9,7 @@ from dprune.corpus.minhash import candidate_pairs, lsh_parameters, near_duplicat
 from dprune.stages.dataset import load_stage
 from dprune.stages.language import language_stage
 from dprune.stages.minhash import minhash_stage, table_to_signatures
+from dprune.stages import near_duplicates as near_duplicates_module
 from dprune.stages.near_duplicates import near_duplicates_stage, pairs_stage
 from dprune.stages.quality import quality_stage
 from dprune.store import ArtifactStore
@@ -73,6 +74,19 @@ def test_lsh_pairs_resume_by_piece_without_recomputing_finished_ones(tmp_path):
     scores_ref = near_duplicates_stage(store, dataset_ref, signatures_ref)
     assert computed == [0, 2, 1, 3, 4, 5]  # the flags reuse the committed pairs
     np.testing.assert_array_equal(store.read(scores_ref)["near_duplicate"], near_duplicates(texts).is_duplicate)
+
+
+def test_exact_verification_a_few_pairs_at_a_time_gives_the_same_similarities(tmp_path, monkeypatch):
+    path, _ = _dataset(tmp_path)
+    found = []
+    for name, group in (("whole", 4_096), ("by_pair", 1)):
+        monkeypatch.setattr(near_duplicates_module, "VERIFY_PAIRS", group)
+        store = ArtifactStore(str(tmp_path / name))
+        dataset_ref = load_stage(store, path, label_column=None)
+        signatures_ref = minhash_stage(store, dataset_ref, shard_rows=16)
+        found.append(store.read_table(pairs_stage(store, dataset_ref, signatures_ref)))
+    assert found[0].num_rows >= 2 and found[1].equals(found[0])
+    assert max(found[0]["similarity"].to_pylist()) > 0.8
 
 
 def test_quality_and_language_stages_give_score_columns(tmp_path):

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from datasets import load_from_disk
+from datasets import Dataset, load_from_disk
 
 import dprune.stages.export as export
 from dprune.core.base import take_rows
@@ -110,6 +110,19 @@ def test_store_take_reads_shard_by_shard(corpus):
         part = store.take(dataset, rows, columns=["text"])
     assert part.column_names == ["text"] and part.column("text").to_pylist() == [texts[i] for i in rows]
     assert peaks["arrow"] < CAP, peaks
+
+
+def test_store_take_opens_only_the_shards_holding_the_rows(corpus, monkeypatch):
+    store, dataset, _, _, texts = corpus
+    opened = []
+    from_file = Dataset.from_file
+    monkeypatch.setattr(Dataset, "from_file", lambda path, **kw: opened.append(path) or from_file(path, **kw))
+    rows = np.array([3999, 10, 12])
+    assert store.take(dataset, rows, columns=["text"]).column("text").to_pylist() == [texts[i] for i in rows]
+    assert len(opened) == 2  # shards 0 and 7 of 8
+    assert store.take(dataset, np.zeros(0, dtype=np.int64)).num_rows == 0 and len(opened) == 3
+    with pytest.raises(IndexError, match=r"must lie in \[0, 4000\)"):
+        store.take(dataset, [4000])
 
 
 def test_stored_text_fingerprint_is_the_whole_columns_hash_streamed_once(corpus, monkeypatch):
