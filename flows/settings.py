@@ -24,11 +24,7 @@ from dprune.core.params import Interval, InvalidParameterError, Options, check_p
 DEFAULT_STORE = os.environ.get("DPRUNE_STORE", ".dprune/store")
 DEFAULT_EMBEDDING: dict[str, Any] = {"shard_rows": 2048}
 DEFAULT_CLUSTERING: dict[str, Any] = {"num_clusters": 10, "metric": "cosine", "score_column": "kmeans_distance"}
-#: Perplexity under a KenLM model trained on the dataset, sampled evenly down to 128 MiB of text when it is larger
-#: (the model, the memory of its training and of every perplexity shard stay bounded as the corpus grows;
-#: ``max_train_bytes: null`` trains on all of it).
-DEFAULT_PERPLEXITY: dict[str, Any] = {"order": 5, "shard_rows": "auto", "score_column": "perplexity",
-                                      "max_train_bytes": 128 << 20}
+DEFAULT_PERPLEXITY: dict[str, Any] = {"order": 5, "shard_rows": "auto", "score_column": "perplexity"}
 #: Text dynamics: partial fine-tuning with its measured defaults (README "Cheaper routes to fine-tuning quality");
 #: seeds and epochs: the method's defaults (dprune.stages.dynamics.DEFAULT_SEEDS, DEFAULT_EPOCHS).
 DEFAULT_DYNAMICS: dict[str, Any] = {
@@ -76,7 +72,7 @@ STAGE_DEFAULTS = {
 }
 #: Options of the perplexity stage that belong to training the KenLM model.
 KENLM_OPTIONS = {"order", "prune", "reference", "reference_text_column", "memory", "vocab_estimate",
-                 "discount_fallback", "binary_type", "normalizer", "max_train_bytes"}
+                 "discount_fallback", "binary_type", "normalizer"}
 #: Options a flow sets itself (from its own parameters), never a user's stage option.
 _FLOW_OWNED = {"store", "dataset_ref", "embeddings_ref", "lm_ref", "dataset", "shards", "on_shard", "text_column",
                "label_column", "corpus", "embeddings", "embedder", "progress"}

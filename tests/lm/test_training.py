@@ -13,7 +13,6 @@ import pyarrow.parquet as pq
 import pytest
 from datasets import Dataset
 
-from dprune.core.params import InvalidParameterError
 from dprune.lm.tools import KenLMToolsNotFoundError
 from dprune.lm.training import (
     KenLMModelError,
@@ -186,27 +185,6 @@ def test_a_stored_dataset_trains_shard_by_shard_into_the_same_model(kenlm_tools,
     assert ref == kenlm_stage(store, corpus=store.read(dataset), order=3, **SMALL)  # same content, same key
     with pytest.raises(ValueError, match="fingerprint="):
         train_kenlm_model(store.read_shards(dataset), tmp_path / "x.bin", order=3, **SMALL)
-
-
-
-def test_a_large_stored_dataset_is_sampled_evenly_down_to_max_train_bytes(kenlm_tools, corpus, tmp_path):
-    store = ArtifactStore(tmp_path / "store")
-    dataset = store.write_table("dataset", "d" * 32, corpus, config={}, shard_rows=700)  # 5 shards, 3,000 rows
-    text_bytes = sum(len(text.encode("utf-8")) for text in corpus["text"])
-    whole = kenlm_stage(store, dataset, order=3, **SMALL)
-    # A bound above the text's size trains on every row, under the key of no bound at all.
-    assert kenlm_stage(store, dataset, order=3, max_train_bytes=text_bytes, **SMALL) == whole
-    sampled = kenlm_stage(store, dataset, order=3, max_train_bytes=text_bytes // 3, **SMALL)
-    manifest = store.manifest(sampled)
-    assert sampled.key != whole.key and manifest["config"]["sample_every"] == 3
-    # Every third row across the shard boundaries (700 is not a multiple of 3): rows 0, 3, ..., 2997.
-    expected = train_kenlm_model(corpus.select(range(0, len(corpus), 3)), tmp_path / "every3.bin", order=3,
-                                 **SMALL)
-    assert manifest["meta"]["num_lines"] == expected.num_lines == 1000
-    assert Path(model_path(store, sampled)).read_bytes() == Path(expected.path).read_bytes()
-    for bad in (0, -5, 1.5, "1G"):
-        with pytest.raises(InvalidParameterError, match="max_train_bytes"):
-            kenlm_stage(store, dataset, order=3, max_train_bytes=bad, **SMALL)
 
 
 # ---------------------------------------------------------------- loading errors
