@@ -18,32 +18,27 @@ from __future__ import annotations
 
 import bisect
 import ctypes
+import functools
 import mmap
-import sys
 from typing import Any, Iterable
 
 import pyarrow as pa
 
+from dprune.core.memory import libc_function
+
 _MADV_DONTNEED = 4
 #: Bytes of Arrow buffers a :class:`MappedReleaser` holds (resident) before it releases them together.
 RELEASE_EVERY_BYTES = 16 << 20
-_LIBC: Any = None
 
 
+@functools.cache
 def _madvise() -> Any:
     """libc's ``madvise`` (None off Linux or where it cannot be loaded)."""
-    global _LIBC
-    if _LIBC is None:
-        _LIBC = False
-        if sys.platform.startswith("linux"):
-            try:
-                libc = ctypes.CDLL(None, use_errno=True)
-                libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-                libc.madvise.restype = ctypes.c_int
-                _LIBC = libc
-            except (OSError, AttributeError):
-                pass
-    return _LIBC.madvise if _LIBC else None
+    madvise = libc_function("madvise")
+    if madvise is not None:
+        madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        madvise.restype = ctypes.c_int
+    return madvise
 
 
 def read_only_file_mappings() -> list[tuple[int, int]]:

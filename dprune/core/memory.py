@@ -8,11 +8,22 @@ grows past any single stage's need. :func:`release_freed` returns it; call it be
 from __future__ import annotations
 
 import ctypes
+import functools
 import sys
+from typing import Any
 
 import pyarrow as pa
 
-_TRIM: list = []
+
+@functools.cache
+def libc_function(name: str) -> Any:
+    """The C library's function ``name`` in this process (Linux), or None off Linux or where it is missing."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return getattr(ctypes.CDLL(None, use_errno=True), name)
+    except (OSError, AttributeError):
+        return None
 
 
 def release_freed() -> None:
@@ -21,10 +32,6 @@ def release_freed() -> None:
     Nothing in use is touched; the next allocations only take a little longer.
     """
     pa.default_memory_pool().release_unused()
-    if not _TRIM:
-        try:
-            _TRIM.append(ctypes.CDLL("libc.so.6").malloc_trim if sys.platform.startswith("linux") else None)
-        except (OSError, AttributeError):
-            _TRIM.append(None)
-    if _TRIM[0] is not None:
-        _TRIM[0](0)
+    malloc_trim = libc_function("malloc_trim")
+    if malloc_trim is not None:
+        malloc_trim(0)
